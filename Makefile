@@ -1,0 +1,135 @@
+# tidepool — build, test, bench, install.
+#
+# Every module folder is a static library; its .c files are found by wildcard,
+# so adding a module file or a test needs no edit here.  A build variant
+# (release, asan, tsan, rtsan) is a separate tree under build/VARIANT, made by
+# calling this Makefile again with VARIANT set.
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+DESTDIR ?=
+
+VARIANT ?= release
+B := build/$(VARIANT)
+
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wundef -Werror
+PKGS := portaudio-2.0 sndfile ck inih libcjson soxr libsystemd
+
+ifeq ($(VARIANT),release)
+CC := gcc
+OPT := -O2 -g
+else ifeq ($(VARIANT),asan)
+CC := gcc
+OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=all
+else ifeq ($(VARIANT),tsan)
+CC := clang-22
+OPT := -O1 -g -fsanitize=thread
+else ifeq ($(VARIANT),rtsan)
+CC := clang-22
+OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=realtime
+else ifeq ($(VARIANT),rtsan-planted)
+# The same as rtsan with one malloc planted in the callback: the test that
+# proves RealtimeSanitizer would catch a real one.
+CC := clang-22
+OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=realtime \
+	-DTP_PLANT_MALLOC_IN_CALLBACK
+else ifeq ($(VARIANT),fuzz)
+CC := clang-22
+OPT := -O1 -g -fsanitize=fuzzer-no-link,address,undefined
+else
+$(error unknown VARIANT '$(VARIANT)')
+endif
+
+CPPFLAGS += -I. -D_GNU_SOURCE $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+CFLAGS += -std=c11 -pthread $(OPT) $(WARN)
+LDFLAGS += -pthread $(filter -fsanitize=%,$(OPT))
+LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+
+MODULES := rtpool dsp config daemon
+MAINS := daemon/tidepoold.c daemon/tidepoolctl.c daemon/tidepool-render.c
+PROGRAMS := $(patsubst daemon/%.c,$(B)/%,$(wildcard $(MAINS)))
+
+lib_srcs = $(filter-out $(MAINS),$(wildcard $(1)/*.c))
+lib_objs = $(patsubst %.c,$(B)/obj/%.o,$(call lib_srcs,$(1)))
+# Link order: each library before the ones it depends on.
+LIBS := $(foreach m,daemon dsp config rtpool,$(B)/lib$(m).a)
+
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.c))
+STRESS_TESTS := $(patsubst tests/stress/%.c,$(B)/tests/%,$(wildcard tests/stress/stress_*.c))
+BENCHES := $(patsubst tests/bench/%.c,$(B)/bench/%,$(wildcard tests/bench/bench_*.c))
+HEADERS := $(wildcard $(addsuffix /*.h,$(MODULES)))
+
+.PHONY: all programs tests benches test run bench install clean deps \
+	headers profile fuzz soak
+all: programs
+programs: $(PROGRAMS)
+tests: $(UNIT_TESTS) $(STRESS_TESTS) programs
+benches: $(BENCHES) programs
+
+$(B)/obj/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+define module_rule
+$(B)/lib$(1).a: $(call lib_objs,$(1))
+	@mkdir -p $$(dir $$@)
+	rm -f $$@
+	$$(if $$^,ar rcs $$@ $$^,ar rc $$@)
+endef
+$(foreach m,$(MODULES),$(eval $(call module_rule,$(m))))
+
+$(B)/%: $(B)/obj/daemon/%.o $(LIBS)
+	$(CC) $(LDFLAGS) $< $(LIBS) $(LDLIBS) -o $@
+
+$(B)/tests/%: $(B)/obj/tests/unit/%.o $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $< $(LIBS) $(LDLIBS) -lcmocka -o $@
+
+$(B)/tests/stress_%: $(B)/obj/tests/stress/stress_%.o $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $< $(LIBS) $(LDLIBS) -o $@
+
+$(B)/bench/%: $(B)/obj/tests/bench/%.o $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $< $(LIBS) $(LDLIBS) -o $@
+
+# Every public header compiles on its own, pedantic.
+headers:
+	@for h in $(HEADERS); do \
+		echo "#include \"$$h\"" | $(CC) $(CPPFLAGS) -std=c11 -pedantic \
+		    $(WARN) -x c -fsyntax-only - || exit 1; \
+	done
+
+deps:
+	@sh tests/deps.sh
+
+# The one test command: installs what is missing, builds every variant the
+# suite needs, runs everything, and ends with "N passed, N failed".
+test: deps
+	@$(MAKE) --no-print-directory -s headers
+	@$(MAKE) --no-print-directory -s tests VARIANT=release
+	@$(MAKE) --no-print-directory -s tests VARIANT=asan
+	@$(MAKE) --no-print-directory -s programs VARIANT=rtsan
+	@$(MAKE) --no-print-directory -s programs VARIANT=rtsan-planted
+	@sh tests/run.sh
+
+run: deps
+	@$(MAKE) --no-print-directory -s programs
+	@sh tests/run-daemon.sh
+
+bench:
+	@sh tests/deps.sh --bench
+	@$(MAKE) --no-print-directory -s benches
+	@sh tests/bench/run.sh
+
+install: programs
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 $(PROGRAMS) $(DESTDIR)$(BINDIR)
+
+clean:
+	rm -rf build
