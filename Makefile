@@ -86,22 +86,24 @@ $(foreach m,$(MODULES),$(eval $(call module_rule,$(m))))
 $(B)/%: $(B)/obj/daemon/%.o $(LIBS)
 	$(CC) $(LDFLAGS) $< $(LIBS) $(LDLIBS) -o $@
 
-$(B)/tests/%: $(B)/obj/tests/unit/%.o $(LIBS)
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) $< $(LIBS) $(LDLIBS) -lcmocka -o $@
-
-$(B)/tests/stress_%: $(B)/obj/tests/stress/stress_%.o $(LIBS)
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) $< $(LIBS) $(LDLIBS) -o $@
-
-$(B)/bench/%: $(B)/obj/tests/bench/%.o $(LIBS)
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) $< $(LIBS) $(LDLIBS) -o $@
+# A test or benchmark named after a lower layer (test_rtpool_*, stress_dsp_*,
+# bench_config_*) links that layer's library alone, which keeps each layer
+# testable by itself; any other links them all.
+test_module = $(word 2,$(subst _, ,$(basename $(notdir $(1)))))
+test_libs = $(if $(filter rtpool dsp config,$(call test_module,$(1))),$(B)/lib$(call test_module,$(1)).a,$(LIBS))
+define test_rule
+$(2): $(B)/obj/$(basename $(1)).o $(call test_libs,$(1))
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) $$^ $$(LDLIBS) $(3) -o $$@
+endef
+$(foreach t,$(wildcard tests/unit/test_*.c),$(eval $(call test_rule,$(t),$(B)/tests/$(basename $(notdir $(t))),-lcmocka)))
+$(foreach t,$(wildcard tests/stress/stress_*.c),$(eval $(call test_rule,$(t),$(B)/tests/$(basename $(notdir $(t))))))
+$(foreach t,$(wildcard tests/bench/bench_*.c),$(eval $(call test_rule,$(t),$(B)/bench/$(basename $(notdir $(t))))))
 
 # Every public header compiles on its own, pedantic.
 headers:
 	@for h in $(HEADERS); do \
-		echo "#include \"$$h\"" | $(CC) $(CPPFLAGS) -std=c11 -pedantic \
+		printf "#include \"%s\"\ntypedef int tp_header_check;\n" "$$h" | $(CC) $(CPPFLAGS) -std=c11 -pedantic \
 		    $(WARN) -x c -fsyntax-only - || exit 1; \
 	done
 
