@@ -1,0 +1,191 @@
+/*
+ * The chain runs its stages one after another.  The first stage reads the
+ * caller's input and the last writes the caller's output directly; between
+ * them the block stays in one scratch buffer, processed in place, except
+ * where a stage changes the channel count (the mixer), which writes into
+ * the other scratch buffer.  So a chain costs no copies beyond its stages.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dsp/chain.h"
+#include "dsp/types.h"
+
+struct dsp_chain {
+	unsigned in_channels, out_channels;
+	unsigned max_frames;
+	double rate;
+	unsigned n, cap;
+	struct dsp_stage **stages;
+	char **names;
+	float *scratch[2];	/* max_frames x DSP_MAX_CHANNELS each */
+};
+
+struct dsp_chain *
+dsp_chain_new(unsigned in_channels, unsigned max_frames, double rate)
+{
+	struct dsp_chain *c;
+	size_t n = (size_t)max_frames * DSP_MAX_CHANNELS;
+
+	if (in_channels < 1 || in_channels > DSP_MAX_CHANNELS ||
+	    max_frames < 1 || !(rate > 0))
+		return NULL;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return NULL;
+	c->in_channels = c->out_channels = in_channels;
+	c->max_frames = max_frames;
+	c->rate = rate;
+	c->scratch[0] = calloc(n, sizeof(float));
+	c->scratch[1] = calloc(n, sizeof(float));
+	if (c->scratch[0] == NULL || c->scratch[1] == NULL) {
+		dsp_chain_del(c);
+		return NULL;
+	}
+	return c;
+}
+
+int
+dsp_chain_append(struct dsp_chain *c, struct dsp_stage *st, const char *name)
+{
+	struct dsp_stage **ns;
+	char **nn, *copy;
+
+	if (st->in_channels != c->out_channels)
+		return DSP_ECHANNELS;
+	if (c->n == c->cap) {
+		unsigned cap = c->cap ? c->cap * 2 : 8;
+
+		ns = realloc(c->stages, sizeof(*ns) * cap);
+		if (ns == NULL)
+			return DSP_ENOMEM;
+		c->stages = ns;
+		nn = realloc(c->names, sizeof(*nn) * cap);
+		if (nn == NULL)
+			return DSP_ENOMEM;
+		c->names = nn;
+		c->cap = cap;
+	}
+	copy = strdup(name != NULL ? name : "");
+	if (copy == NULL)
+		return DSP_ENOMEM;
+	c->stages[c->n] = st;
+	c->names[c->n] = copy;
+	c->n++;
+	c->out_channels = st->out_channels;
+	return DSP_OK;
+}
+
+void
+dsp_chain_del(struct dsp_chain *c)
+{
+	unsigned i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->n; i++) {
+		dsp_stage_del(c->stages[i]);
+		free(c->names[i]);
+	}
+	free(c->stages);
+	free(c->names);
+	free(c->scratch[0]);
+	free(c->scratch[1]);
+	free(c);
+}
+
+unsigned
+dsp_chain_in_channels(const struct dsp_chain *c)
+{
+	return c->in_channels;
+}
+
+unsigned
+dsp_chain_out_channels(const struct dsp_chain *c)
+{
+	return c->out_channels;
+}
+
+unsigned
+dsp_chain_length(const struct dsp_chain *c)
+{
+	return c->n;
+}
+
+struct dsp_stage *
+dsp_chain_stage(const struct dsp_chain *c, unsigned i)
+{
+	return i < c->n ? c->stages[i] : NULL;
+}
+
+const char *
+dsp_chain_stage_name(const struct dsp_chain *c, unsigned i)
+{
+	return i < c->n ? c->names[i] : NULL;
+}
+
+int
+dsp_chain_find(const struct dsp_chain *c, const char *name)
+{
+	unsigned i;
+
+	for (i = 0; i < c->n; i++)
+		if (strcmp(c->names[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+void
+dsp_chain_process(struct dsp_chain *c, const float *in, float *out,
+    unsigned frames, uint32_t *stage_ns)
+{
+	const float *src = in;
+	float *dst;
+	unsigned i, which = 0;
+	uint64_t t0 = 0, t1;
+	struct dsp_stage *st;
+
+	if (frames > c->max_frames)
+		frames = c->max_frames;
+	if (c->n == 0) {
+		if (out != in)
+			memcpy(out, in, sizeof(float) * frames * c->in_channels);
+		return;
+	}
+	if (stage_ns != NULL)
+		t0 = dsp_clock_ns();
+	for (i = 0; i < c->n; i++) {
+		st = c->stages[i];
+		if (i + 1 == c->n)
+			dst = out;
+		else if (src == c->scratch[which] &&
+		    st->out_channels != st->in_channels)
+			dst = c->scratch[which ^= 1];
+		else
+			dst = c->scratch[which];
+		/* The last stage may get src == out when the caller passed
+		   in == out; only the mixer cannot work in place. */
+		if (dst == src && st->out_channels != st->in_channels) {
+			dst = c->scratch[which ^= 1];
+			st->type->ops->process(st, src, dst, frames);
+			memcpy(out, dst, sizeof(float) * frames *
+			    st->out_channels);
+		} else
+			st->type->ops->process(st, src, dst, frames);
+		src = dst;
+		if (stage_ns != NULL) {
+			t1 = dsp_clock_ns();
+			stage_ns[i] = (uint32_t)(t1 - t0);
+			t0 = t1;
+		}
+	}
+}
+
+void
+dsp_chain_reset(struct dsp_chain *c)
+{
+	unsigned i;
+
+	for (i = 0; i < c->n; i++)
+		dsp_stage_reset(c->stages[i]);
+}
