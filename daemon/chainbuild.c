@@ -1,0 +1,257 @@
+/*
+ * Builds a dsp chain from the config's stage sections.
+ *
+ * config/ keeps each stage's keys as text with their line numbers and knows
+ * nothing of processors; dsp/ describes each processor's parameters and
+ * knows nothing of files.  This module joins the two: it finds the type,
+ * parses and range-checks every key against that type's table, and reports
+ * the first problem with the file, line and key.  The special keys are
+ * "type", "channels" (any stage) and "matrix"/"outputs" (the mixer).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/chainbuild.h"
+
+static void
+list_types(char *buf, size_t len)
+{
+	const struct dsp_type *t;
+	size_t used = 0;
+	unsigned i;
+
+	buf[0] = '\0';
+	for (i = 0; (t = dsp_type_at(i)) != NULL && used < len; i++)
+		used += (size_t)snprintf(buf + used, len - used, "%s%s",
+		    i ? ", " : "", t->name);
+}
+
+static void
+list_params(const struct dsp_type *t, char *buf, size_t len)
+{
+	size_t used;
+	unsigned i;
+
+	used = (size_t)snprintf(buf, len, "channels");
+	if (strcmp(t->name, "mixer") == 0)
+		used += (size_t)snprintf(buf + used, len - used,
+		    ", outputs, matrix");
+	for (i = 0; i < t->nparams && used < len; i++)
+		used += (size_t)snprintf(buf + used, len - used, ", %s",
+		    t->params[i].name);
+}
+
+int
+chainbuild_check(const struct dsp_type *t, unsigned p, double rate,
+    double value, char *err, size_t errlen)
+{
+	const struct dsp_param *d = &t->params[p];
+	double max = d->max;
+
+	if (d->flags & DSP_PARAM_BOOL) {
+		if (value != 0 && value != 1) {
+			snprintf(err, errlen, "must be 0 or 1 (or yes/no)");
+			return -1;
+		}
+		return 0;
+	}
+	if ((d->flags & DSP_PARAM_NYQUIST) && rate / 2 < max)
+		max = rate / 2;
+	if (!(value >= d->min) || !(value <= max) ||
+	    ((d->flags & DSP_PARAM_NYQUIST) && value >= rate / 2)) {
+		if (d->flags & DSP_PARAM_NYQUIST)
+			snprintf(err, errlen, "must be between %g and %g "
+			    "(below rate/2)", d->min, max);
+		else
+			snprintf(err, errlen, "must be between %g and %g",
+			    d->min, max);
+		return -1;
+	}
+	return 0;
+}
+
+/* Parses "1 0; 0 1; 1 0; 0 1" into rows x cols gains. */
+static int
+parse_matrix(const char *text, unsigned cols, float *m, unsigned max_rows,
+    unsigned *rows, char *err, size_t errlen)
+{
+	const char *p = text;
+	unsigned r = 0, c = 0;
+	char *end;
+	double v;
+
+	for (;;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == ';' || *p == '\0') {
+			if (c != cols) {
+				snprintf(err, errlen, "row %u has %u gains; "
+				    "the stage gets %u channels, so each row "
+				    "needs %u", r + 1, c, cols, cols);
+				return -1;
+			}
+			r++;
+			c = 0;
+			if (*p == '\0')
+				break;
+			p++;
+			continue;
+		}
+		if (r >= max_rows) {
+			snprintf(err, errlen, "more than %u rows", max_rows);
+			return -1;
+		}
+		v = strtod(p, &end);
+		if (end == p || (*end != ' ' && *end != '\t' && *end != ';' &&
+		    *end != '\0')) {
+			snprintf(err, errlen, "'%.20s' is not a number", p);
+			return -1;
+		}
+		if (c < cols)
+			m[r * cols + c] = (float)v;
+		c++;
+		p = end;
+	}
+	*rows = r;
+	return 0;
+}
+
+static struct dsp_stage *
+build_stage(const struct config *cfg, const struct config_stage *cs,
+    double rate, unsigned channels, unsigned max_frames, char *err,
+    size_t errlen)
+{
+	float matrix[DSP_MAX_CHANNELS * DSP_MAX_CHANNELS];
+	const struct dsp_type *t;
+	struct dsp_setup setup;
+	struct dsp_stage *st;
+	const struct config_kv *kv;
+	unsigned k, rows = 0, outputs = 0;
+	char why[1024], names[512];
+	int p, b, have_matrix = 0;
+	double v;
+
+	t = dsp_type_find(cs->type);
+	if (t == NULL) {
+		list_types(names, sizeof(names));
+		snprintf(err, errlen, "%s:%u: stage.%s: type = %s: unknown "
+		    "type (known: %s)", cfg->path, cs->type_line, cs->name,
+		    cs->type, names);
+		return NULL;
+	}
+	memset(&setup, 0, sizeof(setup));
+	setup.rate = rate;
+	setup.channels = channels;
+	setup.max_frames = max_frames;
+	for (k = 0; k < t->nparams; k++)
+		setup.values[k] = t->params[k].def;
+
+	for (k = 0; k < cs->nkeys; k++) {
+		kv = &cs->keys[k];
+		why[0] = '\0';
+		if (strcmp(kv->key, "channels") == 0) {
+			if (config_parse_channels(kv->value,
+			    &setup.channel_mask, DSP_MAX_CHANNELS) != 0)
+				snprintf(why, sizeof(why), "must be a list "
+				    "such as 0,1 or 0-3 or all");
+			else if (channels < 32 &&
+			    (setup.channel_mask >> channels) != 0)
+				snprintf(why, sizeof(why), "the input has "
+				    "only %u channel%s (0-%u)", channels,
+				    channels == 1 ? "" : "s", channels - 1);
+		} else if (strcmp(t->name, "mixer") == 0 &&
+		    strcmp(kv->key, "outputs") == 0) {
+			if (config_parse_uint(kv->value, &outputs) != 0 ||
+			    outputs < 1 || outputs > DSP_MAX_CHANNELS)
+				snprintf(why, sizeof(why), "must be between 1 "
+				    "and %d", DSP_MAX_CHANNELS);
+		} else if (strcmp(t->name, "mixer") == 0 &&
+		    strcmp(kv->key, "matrix") == 0) {
+			have_matrix = parse_matrix(kv->value, channels,
+			    matrix, DSP_MAX_CHANNELS, &rows, why,
+			    sizeof(why)) == 0;
+		} else if ((p = dsp_param_index(t, kv->key)) < 0) {
+			list_params(t, names, sizeof(names));
+			snprintf(why, sizeof(why), "unknown key for type %s "
+			    "(known: %s)", t->name, names);
+		} else if (t->params[p].flags & DSP_PARAM_BOOL) {
+			if (config_parse_bool(kv->value, &b) != 0)
+				snprintf(why, sizeof(why), "must be yes or "
+				    "no");
+			else
+				setup.values[p] = b;
+		} else if (config_parse_double(kv->value, &v) != 0) {
+			snprintf(why, sizeof(why), "not a number");
+		} else if (chainbuild_check(t, (unsigned)p, rate, v, why,
+		    sizeof(why)) == 0) {
+			setup.values[p] = v;
+		}
+		if (why[0] != '\0') {
+			snprintf(err, errlen, "%s:%u: stage.%s: %s = %s: %s",
+			    cfg->path, kv->line, cs->name, kv->key,
+			    kv->value, why);
+			return NULL;
+		}
+	}
+	if (strcmp(t->name, "mixer") == 0) {
+		if (!have_matrix) {
+			snprintf(err, errlen, "%s:%u: stage.%s: a mixer needs "
+			    "matrix = one row of %u gains per output, rows "
+			    "separated by ';'", cfg->path, cs->line, cs->name,
+			    channels);
+			return NULL;
+		}
+		if (outputs != 0 && outputs != rows) {
+			snprintf(err, errlen, "%s:%u: stage.%s: outputs = %u "
+			    "but the matrix has %u rows", cfg->path, cs->line,
+			    cs->name, outputs, rows);
+			return NULL;
+		}
+		setup.out_channels = rows;
+		setup.matrix = matrix;
+	}
+	st = dsp_stage_new(t, &setup, why, sizeof(why));
+	if (st == NULL)
+		snprintf(err, errlen, "%s:%u: stage.%s: %s", cfg->path,
+		    cs->line, cs->name, why);
+	return st;
+}
+
+struct dsp_chain *
+chainbuild_new(const struct config *cfg, double rate, unsigned channels,
+    unsigned max_frames, char *err, size_t errlen)
+{
+	struct dsp_chain *chain;
+	struct dsp_stage *st;
+	unsigned i, ch = channels;
+
+	if (cfg->nstages > CHAINBUILD_MAX_STAGES) {
+		snprintf(err, errlen, "%s: %u stages; at most %d", cfg->path,
+		    cfg->nstages, CHAINBUILD_MAX_STAGES);
+		return NULL;
+	}
+	chain = dsp_chain_new(channels, max_frames, rate);
+	if (chain == NULL) {
+		snprintf(err, errlen, "out of memory building the chain");
+		return NULL;
+	}
+	for (i = 0; i < cfg->nstages; i++) {
+		st = build_stage(cfg, &cfg->stages[i], rate, ch, max_frames,
+		    err, errlen);
+		if (st == NULL)
+			goto fail;
+		ch = dsp_stage_out_channels(st);
+		if (dsp_chain_append(chain, st, cfg->stages[i].name) != 0) {
+			dsp_stage_del(st);
+			snprintf(err, errlen, "%s:%u: stage.%s: cannot be "
+			    "added to the chain", cfg->path,
+			    cfg->stages[i].line, cfg->stages[i].name);
+			goto fail;
+		}
+	}
+	return chain;
+fail:
+	dsp_chain_del(chain);
+	return NULL;
+}

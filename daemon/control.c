@@ -1,0 +1,1320 @@
+/*
+ * The control thread.  One epoll loop serves:
+ *   - a timerfd, a few times per period: recycle what the callback handed
+ *     back, top up the feed and record rings, write recorded blocks, watch
+ *     that the callback is still being called, ping systemd;
+ *   - a signalfd: SIGTERM/SIGINT stop cleanly, SIGHUP reloads;
+ *   - the listening Unix socket and each client: one request line in, one
+ *     JSON line out.
+ * Nothing here runs in the audio callback; everything the callback needs
+ * is sent as a message through the engine.  A client that breaks the
+ * protocol gets an error or is disconnected; the loop carries on.
+ */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ck_pr.h>
+#include <grp.h>
+#include <math.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "daemon/chainbuild.h"
+#include "daemon/control.h"
+#include "daemon/engine.h"
+#include "daemon/notify.h"
+#include "daemon/paudio.h"
+#include "daemon/player.h"
+#include "daemon/proto.h"
+#include "daemon/recorder.h"
+#include "daemon/stats.h"
+#include "rtpool/rtclock.h"
+
+#define MAX_CLIENTS 128
+#define CLIENT_OUT_MAX (1 << 20)	/* unread replies before we give up */
+#define CLIENT_IDLE_NS (60ull * 1000000000ull)
+#define CLIENT_DRAIN_NS (5ull * 1000000000ull)
+#define FADE_MS 10
+#define STALL_MIN_NS (250ull * 1000000ull)	/* no callback for this long */
+#define RETRY_MAX_NS (10ull * 1000000000ull)
+#define WARMUP_CALLBACKS 200
+
+enum audio_state {
+	AUDIO_STARTING,		/* not yet opened */
+	AUDIO_RUNNING,		/* stream open, callbacks arriving */
+	AUDIO_DISCONNECTED	/* lost or never found; retrying */
+};
+
+enum client_wait {
+	CLIENT_READY,		/* reading requests */
+	CLIENT_WAIT_RECORD	/* "record stop" answered when the file is done */
+};
+
+struct client {
+	int fd;			/* -1: free slot */
+	char in[PROTO_MAX_LINE];
+	size_t inlen;
+	char *out;		/* replies not yet written */
+	size_t outlen, outcap;
+	int may_write;		/* peer may change things */
+	int closing;		/* stop reading; drain once out is flushed */
+	int draining;		/* write side shut: discard input until EOF */
+	enum client_wait wait;
+	uint64_t last_ns;	/* last activity */
+};
+
+/* What the control side knows of the running chain. */
+struct chain_view {
+	struct dsp_chain *chain;	/* owned by the engine */
+	double values[ENGINE_MAX_STAGES][DSP_MAX_PARAMS]; /* last set */
+};
+
+struct control {
+	const struct control_opts *opts;
+	struct config *cfg;
+	struct rtpool blocks;
+	struct rtmsgpool msgs;
+	struct engine engine;
+	struct paudio pa;
+	struct paudio_params pa_params;
+	struct player player;
+	struct recorder recorder;
+	struct stats stats;
+	struct chain_view view;
+	enum audio_state audio;
+	uint64_t start_ns;
+	uint64_t retry_at_ns, retry_delay_ns;
+	uint64_t seen_callbacks;	/* at the last tick */
+	uint64_t seen_at_ns;		/* when they last advanced */
+	int64_t faults_at_warmup;	/* -1 until warm */
+	int ready_sent;
+	uint64_t watchdog_ns, next_watchdog_ns, next_status_ns;
+	uint64_t tick_ns;
+	int stopping;
+	gid_t group;
+	int have_group;
+	int epfd, listen_fd, timer_fd, signal_fd;
+	struct client clients[MAX_CLIENTS];
+	char source_desc[600];
+};
+
+/* ---- logging ---------------------------------------------------------- */
+
+static int verbose;
+
+static void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+logmsg(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("tidepoold: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* ---- the chain -------------------------------------------------------- */
+
+static void
+view_set(struct chain_view *v, struct dsp_chain *chain)
+{
+	unsigned i, p, n = dsp_chain_length(chain);
+	const struct dsp_type *t;
+
+	v->chain = chain;
+	for (i = 0; i < n && i < ENGINE_MAX_STAGES; i++) {
+		t = dsp_stage_type(dsp_chain_stage(chain, i));
+		for (p = 0; p < t->nparams && p < DSP_MAX_PARAMS; p++)
+			v->values[i][p] = dsp_stage_get(
+			    dsp_chain_stage(chain, i), p);
+	}
+}
+
+static unsigned
+block_frames(const struct config *cfg)
+{
+	unsigned f = cfg->pool.block_frames;
+
+	/* Blocks of a few periods: fewer ring operations per second. */
+	if (f == 0)
+		f = cfg->engine.period > 1024 ? cfg->engine.period : 1024;
+	return f;
+}
+
+/* ---- sources ---------------------------------------------------------- */
+
+/* Sends the [engine] input as the engine's source. */
+static int
+send_configured_source(struct control *c)
+{
+	const struct config_engine *en = &c->cfg->engine;
+
+	switch (en->input) {
+	case CONFIG_INPUT_TONE:
+		snprintf(c->source_desc, sizeof(c->source_desc),
+		    "tone %g Hz", en->tone_freq);
+		return engine_send_source(&c->engine, ENGINE_SRC_TONE, 0,
+		    en->tone_freq, pow(10.0, en->tone_level / 20.0));
+	case CONFIG_INPUT_DEVICE:
+		snprintf(c->source_desc, sizeof(c->source_desc), "device");
+		return engine_send_source(&c->engine, ENGINE_SRC_DEVICE, 0, 0,
+		    0);
+	case CONFIG_INPUT_FILE:
+		snprintf(c->source_desc, sizeof(c->source_desc), "file %s",
+		    en->input_path);
+		{
+			char err[512];
+
+			if (player_start(&c->player, &c->engine,
+			    en->input_path, en->loop, err, sizeof(err)) == 0)
+				return 0;
+			logmsg("%s", err);
+		}
+		/* FALLTHROUGH */
+	case CONFIG_INPUT_NONE:
+		break;
+	}
+	snprintf(c->source_desc, sizeof(c->source_desc), "none");
+	return engine_send_source(&c->engine, ENGINE_SRC_NONE, 0, 0, 0);
+}
+
+/* ---- replies ---------------------------------------------------------- */
+
+static void
+client_close(struct control *c, struct client *cl)
+{
+	(void)c;
+	if (cl->fd < 0)
+		return;
+	close(cl->fd);	/* also removes it from the epoll set */
+	cl->fd = -1;
+	free(cl->out);
+	cl->out = NULL;
+	cl->outlen = cl->outcap = 0;
+	cl->inlen = 0;
+}
+
+static void
+client_flush(struct control *c, struct client *cl)
+{
+	ssize_t n;
+	struct epoll_event ev;
+
+	while (cl->outlen > 0) {
+		n = send(cl->fd, cl->out, cl->outlen, MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				break;
+			client_close(c, cl);
+			return;
+		}
+		memmove(cl->out, cl->out + n, cl->outlen - (size_t)n);
+		cl->outlen -= (size_t)n;
+	}
+	if (cl->outlen == 0 && cl->closing && !cl->draining) {
+		/*
+		 * Closing with unread input would send a reset, which can
+		 * destroy the reply before the client reads it: end our side
+		 * and discard what it still sends until it hangs up.
+		 */
+		shutdown(cl->fd, SHUT_WR);
+		cl->draining = 1;
+		cl->last_ns = rtclock_ns();
+	}
+	/* Ask for EPOLLOUT only while something waits to be written. */
+	ev.events = EPOLLIN | (cl->outlen > 0 ? EPOLLOUT : 0);
+	ev.data.ptr = cl;
+	epoll_ctl(c->epfd, EPOLL_CTL_MOD, cl->fd, &ev);
+}
+
+static void
+client_write(struct control *c, struct client *cl, const char *s, size_t n)
+{
+	char *nb;
+
+	if (cl->fd < 0)
+		return;
+	if (cl->outlen + n > CLIENT_OUT_MAX) {
+		/* It does not read its replies: it cannot hold us up. */
+		if (verbose)
+			logmsg("client %d: %zu bytes of unread replies; "
+			    "disconnected", cl->fd, cl->outlen);
+		client_close(c, cl);
+		return;
+	}
+	if (cl->outlen + n > cl->outcap) {
+		nb = realloc(cl->out, cl->outlen + n + 4096);
+		if (nb == NULL) {
+			client_close(c, cl);
+			return;
+		}
+		cl->out = nb;
+		cl->outcap = cl->outlen + n + 4096;
+	}
+	memcpy(cl->out + cl->outlen, s, n);
+	cl->outlen += n;
+	client_flush(c, cl);
+}
+
+/* A reply object; "ok" comes first, where people look for it. */
+static cJSON *
+ok_object(void)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddTrueToObject(o, "ok");
+	return o;
+}
+
+/* Sends o as one line and deletes it. */
+static void
+reply_json(struct control *c, struct client *cl, cJSON *o)
+{
+	char *s = cJSON_PrintUnformatted(o);
+
+	cJSON_Delete(o);
+	if (s == NULL) {
+		client_close(c, cl);
+		return;
+	}
+	client_write(c, cl, s, strlen(s));
+	client_write(c, cl, "\n", 1);
+	free(s);
+}
+
+static void
+reply_ok(struct control *c, struct client *cl)
+{
+	reply_json(c, cl, ok_object());
+}
+
+static void
+reply_error(struct control *c, struct client *cl, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+reply_error(struct control *c, struct client *cl, const char *fmt, ...)
+{
+	char msg[1024], *s;
+	cJSON *o;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	o = cJSON_CreateObject();
+	cJSON_AddFalseToObject(o, "ok");
+	cJSON_AddStringToObject(o, "error", msg);
+	s = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (s != NULL) {
+		client_write(c, cl, s, strlen(s));
+		client_write(c, cl, "\n", 1);
+		free(s);
+	}
+}
+
+/* ---- statistics ------------------------------------------------------- */
+
+/* Page faults of the audio thread, from /proc; -1 if unknown. */
+static int64_t
+audio_thread_faults(const struct engine *e)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long minflt = 0, majflt = 0;
+	int tid = ck_pr_load_int((int *)&e->audio_tid), i;
+	FILE *f;
+
+	if (tid <= 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	p = fgets(buf, sizeof(buf), f);
+	fclose(f);
+	if (p == NULL || (p = strrchr(buf, ')')) == NULL)
+		return -1;
+	/* Fields after "(comm)": state ppid pgrp session tty tpgid flags
+	   minflt cminflt majflt. */
+	for (i = 0; i < 7 && p != NULL; i++)
+		p = strchr(p + 1, ' ');
+	if (p == NULL || sscanf(p, " %llu %*u %llu", &minflt, &majflt) != 2)
+		return -1;
+	return (int64_t)(minflt + majflt);
+}
+
+static const char *
+audio_state_name(enum audio_state s)
+{
+	switch (s) {
+	case AUDIO_STARTING:
+		return "starting";
+	case AUDIO_RUNNING:
+		return "running";
+	case AUDIO_DISCONNECTED:
+		return "disconnected";
+	}
+	return "?";
+}
+
+static void
+fill_context(struct control *c, struct stats_context *x)
+{
+	int64_t faults = audio_thread_faults(&c->engine);
+
+	memset(x, 0, sizeof(*x));
+	x->state = audio_state_name(c->audio);
+	x->device = c->pa.device[0] ? c->pa.device : c->cfg->engine.device;
+	x->rate = c->engine.setup.rate;
+	x->period = c->cfg->engine.period;
+	x->channels = c->engine.setup.channels;
+	x->out_channels = c->engine.setup.out_channels;
+	x->chain = c->view.chain;
+	rtpool_stats(&c->blocks, &x->pool);
+	rtmsgpool_stats(&c->msgs, &x->msg_pool);
+	x->page_faults = faults;
+	x->page_faults_warm = faults >= 0 && c->faults_at_warmup >= 0 ?
+	    faults - c->faults_at_warmup : -1;
+	if (c->player.state != PLAYER_IDLE)
+		snprintf(c->source_desc, sizeof(c->source_desc), "file %s%s",
+		    c->player.path, c->player.loop ? " (looping)" : "");
+	x->source = c->source_desc;
+	x->recording = c->recorder.state != RECORDER_OFF ?
+	    c->recorder.path : NULL;
+	x->recorded_frames = c->recorder.frames;
+	x->uptime_ns = rtclock_ns() - c->start_ns;
+}
+
+/* ---- commands --------------------------------------------------------- */
+
+static int
+find_target(struct control *c, struct client *cl, const struct proto_req *r,
+    unsigned *stage, int *param)
+{
+	const struct dsp_type *t;
+	int s;
+
+	s = dsp_chain_find(c->view.chain, r->stage);
+	if (s < 0) {
+		reply_error(c, cl, "no stage named '%s'; 'chain' lists them",
+		    r->stage);
+		return -1;
+	}
+	*stage = (unsigned)s;
+	*param = -1;
+	if (r->param[0] == '\0')
+		return 0;
+	t = dsp_stage_type(dsp_chain_stage(c->view.chain, *stage));
+	*param = dsp_param_index(t, r->param);
+	if (*param < 0) {
+		char names[256];
+		size_t used = 0;
+		unsigned i;
+
+		names[0] = '\0';
+		for (i = 0; i < t->nparams && used < sizeof(names); i++)
+			used += (size_t)snprintf(names + used,
+			    sizeof(names) - used, "%s%s", i ? ", " : "",
+			    t->params[i].name);
+		reply_error(c, cl, "stage %s (%s) has no parameter '%s' "
+		    "(it has: %s)", r->stage, t->name, r->param,
+		    t->nparams ? names : "none");
+		return -1;
+	}
+	return 0;
+}
+
+static cJSON *
+stage_json(struct control *c, unsigned i)
+{
+	struct dsp_stage *st = dsp_chain_stage(c->view.chain, i);
+	const struct dsp_type *t = dsp_stage_type(st);
+	cJSON *o = cJSON_CreateObject(), *ps;
+	unsigned p;
+
+	cJSON_AddStringToObject(o, "name",
+	    dsp_chain_stage_name(c->view.chain, i));
+	cJSON_AddStringToObject(o, "type", t->name);
+	cJSON_AddNumberToObject(o, "in_channels", dsp_stage_in_channels(st));
+	cJSON_AddNumberToObject(o, "out_channels", dsp_stage_out_channels(st));
+	ps = cJSON_AddObjectToObject(o, "params");
+	for (p = 0; p < t->nparams && p < DSP_MAX_PARAMS; p++)
+		cJSON_AddNumberToObject(ps, t->params[p].name,
+		    c->view.values[i][p]);
+	return o;
+}
+
+static void
+do_set(struct control *c, struct client *cl, const struct proto_req *r)
+{
+	const struct dsp_type *t;
+	unsigned stage;
+	int param;
+	char why[256];
+	cJSON *o;
+
+	if (find_target(c, cl, r, &stage, &param) != 0)
+		return;
+	t = dsp_stage_type(dsp_chain_stage(c->view.chain, stage));
+	if (chainbuild_check(t, (unsigned)param, c->engine.setup.rate,
+	    r->value, why, sizeof(why)) != 0) {
+		reply_error(c, cl, "%s.%s = %g: %s", r->stage, r->param,
+		    r->value, why);
+		return;
+	}
+	if (engine_send_set(&c->engine, stage, (unsigned)param, r->value)) {
+		reply_error(c, cl, "busy: the message queue is full; try "
+		    "again");
+		return;
+	}
+	c->view.values[stage][param] = r->value;
+	o = ok_object();
+	cJSON_AddStringToObject(o, "stage", r->stage);
+	cJSON_AddStringToObject(o, "param", r->param);
+	cJSON_AddNumberToObject(o, "value", r->value);
+	reply_json(c, cl, o);
+}
+
+static void
+do_get(struct control *c, struct client *cl, const struct proto_req *r)
+{
+	unsigned stage;
+	int param;
+	cJSON *o;
+
+	if (find_target(c, cl, r, &stage, &param) != 0)
+		return;
+	if (param < 0) {
+		o = ok_object();
+		cJSON_AddItemToObject(o, "stage", stage_json(c, stage));
+		reply_json(c, cl, o);
+		return;
+	}
+	o = ok_object();
+	cJSON_AddStringToObject(o, "stage", r->stage);
+	cJSON_AddStringToObject(o, "param", r->param);
+	cJSON_AddNumberToObject(o, "value", c->view.values[stage][param]);
+	reply_json(c, cl, o);
+}
+
+static void
+do_chain(struct control *c, struct client *cl)
+{
+	cJSON *o = ok_object(), *a;
+	unsigned i, n = dsp_chain_length(c->view.chain);
+
+	cJSON_AddStringToObject(o, "config", c->cfg->path);
+	cJSON_AddNumberToObject(o, "in_channels",
+	    dsp_chain_in_channels(c->view.chain));
+	cJSON_AddNumberToObject(o, "out_channels",
+	    dsp_chain_out_channels(c->view.chain));
+	a = cJSON_AddArrayToObject(o, "stages");
+	for (i = 0; i < n; i++)
+		cJSON_AddItemToArray(a, stage_json(c, i));
+	reply_json(c, cl, o);
+}
+
+/*
+ * Re-reads the config and swaps the new chain in.  On any error the
+ * running chain stays and the error is returned (and logged).
+ */
+static int
+reload(struct control *c, char *err, size_t errlen, char *note,
+    size_t notelen)
+{
+	struct config *cfg;
+	struct dsp_chain *chain;
+	const struct config_engine *a = &c->cfg->engine, *b;
+
+	note[0] = '\0';
+	notify_reloading(rtclock_ns() / 1000);
+	cfg = config_load(c->opts->config_path, err, errlen);
+	if (cfg == NULL)
+		goto fail;
+	chain = chainbuild_new(cfg, c->engine.setup.rate,
+	    c->engine.setup.channels, c->engine.setup.max_frames, err, errlen);
+	if (chain == NULL) {
+		config_free(cfg);
+		goto fail;
+	}
+	if (dsp_chain_out_channels(chain) != c->engine.setup.out_channels) {
+		snprintf(err, errlen, "%s: the new chain gives %u channels; "
+		    "the device was opened with %u: restart the daemon to "
+		    "change that", cfg->path, dsp_chain_out_channels(chain),
+		    c->engine.setup.out_channels);
+		dsp_chain_del(chain);
+		config_free(cfg);
+		goto fail;
+	}
+	if (engine_send_swap(&c->engine, chain) != 0) {
+		snprintf(err, errlen, "busy: the message queue is full; try "
+		    "again");
+		dsp_chain_del(chain);
+		config_free(cfg);
+		goto fail;
+	}
+	b = &cfg->engine;
+	if (a->rate != b->rate || a->period != b->period ||
+	    a->channels != b->channels || strcmp(a->device, b->device) != 0)
+		snprintf(note, notelen, "[engine] rate, period, channels and "
+		    "device take effect at the next start");
+	/* Keep the running engine settings; take everything else. */
+	cfg->engine.rate = a->rate;
+	cfg->engine.period = a->period;
+	cfg->engine.channels = a->channels;
+	config_free(c->cfg);
+	c->cfg = cfg;
+	view_set(&c->view, chain);
+	logmsg("reloaded %s: %u stages", cfg->path, dsp_chain_length(chain));
+	notify_reloaded();
+	return 0;
+fail:
+	logmsg("reload failed, the running chain stays: %s", err);
+	notify_reloaded();
+	return -1;
+}
+
+static void
+do_command(struct control *c, struct client *cl, const struct proto_req *r)
+{
+	struct stats_context x;
+	char err[1024], note[256];
+	cJSON *o, *a;
+	char *text;
+	unsigned i;
+
+	if (proto_cmd_writes(r->cmd) && !cl->may_write) {
+		reply_error(c, cl, "permission denied: '%s' changes the "
+		    "daemon; ask root or a member of its group",
+		    proto_cmd_name(r->cmd));
+		return;
+	}
+	switch (r->cmd) {
+	case PROTO_STATUS:
+		stats_refresh(&c->stats, &c->engine);
+		fill_context(c, &x);
+		o = ok_object();
+		stats_status_json(&c->stats, &x, o);
+		reply_json(c, cl, o);
+		break;
+	case PROTO_STATS:
+		stats_refresh(&c->stats, &c->engine);
+		fill_context(c, &x);
+		o = ok_object();
+		stats_json(&c->stats, &x, o);
+		reply_json(c, cl, o);
+		break;
+	case PROTO_STATS_RESET:
+		stats_refresh(&c->stats, &c->engine);
+		stats_reset(&c->stats);
+		rtpool_stats_reset(&c->blocks);
+		rtpool_stats_reset(&c->msgs.pool);
+		(void)engine_send_reset(&c->engine);
+		reply_ok(c, cl);
+		break;
+	case PROTO_SET:
+		do_set(c, cl, r);
+		break;
+	case PROTO_GET:
+		do_get(c, cl, r);
+		break;
+	case PROTO_CHAIN:
+		do_chain(c, cl);
+		break;
+	case PROTO_RELOAD:
+		if (reload(c, err, sizeof(err), note, sizeof(note)) != 0) {
+			reply_error(c, cl, "%s", err);
+			break;
+		}
+		o = ok_object();
+		cJSON_AddStringToObject(o, "config", c->cfg->path);
+		cJSON_AddNumberToObject(o, "stages",
+		    dsp_chain_length(c->view.chain));
+		if (note[0] != '\0')
+			cJSON_AddStringToObject(o, "note", note);
+		reply_json(c, cl, o);
+		break;
+	case PROTO_PLAY:
+		if (player_start(&c->player, &c->engine, r->path, !r->once,
+		    err, sizeof(err)) != 0) {
+			reply_error(c, cl, "%s", err);
+			break;
+		}
+		o = ok_object();
+		cJSON_AddStringToObject(o, "playing", r->path);
+		cJSON_AddBoolToObject(o, "loop", !r->once);
+		cJSON_AddStringToObject(o, "format",
+		    sfin_info(c->player.in)->format);
+		cJSON_AddNumberToObject(o, "file_rate",
+		    sfin_info(c->player.in)->rate);
+		cJSON_AddNumberToObject(o, "file_channels",
+		    sfin_info(c->player.in)->channels);
+		reply_json(c, cl, o);
+		break;
+	case PROTO_STOP:
+		player_stop(&c->player);
+		if (send_configured_source(c) != 0) {
+			reply_error(c, cl, "busy: try again");
+			break;
+		}
+		reply_ok(c, cl);
+		break;
+	case PROTO_RECORD:
+		if (recorder_start(&c->recorder, &c->engine, r->path, err,
+		    sizeof(err)) != 0) {
+			reply_error(c, cl, "%s", err);
+			break;
+		}
+		o = ok_object();
+		cJSON_AddStringToObject(o, "recording", r->path);
+		reply_json(c, cl, o);
+		break;
+	case PROTO_RECORD_STOP:
+		if (c->recorder.state == RECORDER_OFF) {
+			reply_error(c, cl, "not recording");
+			break;
+		}
+		if (c->recorder.state == RECORDER_ON &&
+		    recorder_stop(&c->recorder, &c->engine) != 0) {
+			reply_error(c, cl, "busy: try again");
+			break;
+		}
+		if (c->audio != AUDIO_RUNNING)
+			recorder_finish_stopped(&c->recorder, &c->engine,
+			    &c->blocks);
+		cl->wait = CLIENT_WAIT_RECORD;	/* answered when done */
+		break;
+	case PROTO_METRICS:
+		stats_refresh(&c->stats, &c->engine);
+		fill_context(c, &x);
+		text = stats_metrics(&c->stats, &x);
+		if (text == NULL) {
+			reply_error(c, cl, "out of memory");
+			break;
+		}
+		client_write(c, cl, text, strlen(text));
+		free(text);
+		break;
+	case PROTO_HELP:
+		o = ok_object();
+		a = cJSON_AddArrayToObject(o, "commands");
+		for (i = 0; i < PROTO_NCMDS; i++)
+			cJSON_AddItemToArray(a, cJSON_CreateString(
+			    proto_help((enum proto_cmd)i)));
+		reply_json(c, cl, o);
+		break;
+	}
+}
+
+/* Answers clients waiting for "record stop". */
+static void
+recording_finished(struct control *c, const char *path, uint64_t frames)
+{
+	struct client *cl;
+	cJSON *o;
+	unsigned i;
+
+	if (c->recorder.error[0] != '\0')
+		logmsg("recording %s ended: %s", path, c->recorder.error);
+	for (i = 0; i < MAX_CLIENTS; i++) {
+		cl = &c->clients[i];
+		if (cl->fd < 0 || cl->wait != CLIENT_WAIT_RECORD)
+			continue;
+		cl->wait = CLIENT_READY;
+		if (c->recorder.error[0] != '\0') {
+			reply_error(c, cl, "%s", c->recorder.error);
+			continue;
+		}
+		o = ok_object();
+		cJSON_AddStringToObject(o, "recorded", path);
+		cJSON_AddNumberToObject(o, "frames", (double)frames);
+		cJSON_AddNumberToObject(o, "seconds",
+		    (double)frames / c->engine.setup.rate);
+		reply_json(c, cl, o);
+	}
+}
+
+/* ---- clients ---------------------------------------------------------- */
+
+static int
+peer_may_write(struct control *c, int fd)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	struct passwd *pw;
+	gid_t groups[256];
+	int n = 256, i;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0)
+		return 0;
+	if (cr.uid == 0 || cr.uid == geteuid())
+		return 1;
+	if (!c->have_group)
+		return 0;
+	if (cr.gid == c->group)
+		return 1;
+	pw = getpwuid(cr.uid);
+	if (pw == NULL || getgrouplist(pw->pw_name, pw->pw_gid, groups,
+	    &n) < 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (groups[i] == c->group)
+			return 1;
+	return 0;
+}
+
+static void
+accept_clients(struct control *c)
+{
+	struct epoll_event ev;
+	struct client *cl;
+	unsigned i;
+	int fd;
+
+	for (;;) {
+		fd = accept4(c->listen_fd, NULL, NULL,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return;
+		for (i = 0; i < MAX_CLIENTS && c->clients[i].fd >= 0; i++)
+			;
+		if (i == MAX_CLIENTS) {
+			static const char busy[] = "{\"ok\":false,\"error\":"
+			    "\"too many clients\"}\n";
+
+			(void)send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL);
+			close(fd);
+			continue;
+		}
+		cl = &c->clients[i];
+		memset(cl, 0, sizeof(*cl));
+		cl->fd = fd;
+		cl->may_write = peer_may_write(c, fd);
+		cl->last_ns = rtclock_ns();
+		ev.events = EPOLLIN;
+		ev.data.ptr = cl;
+		if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
+			client_close(c, cl);
+	}
+}
+
+static void
+client_readable(struct control *c, struct client *cl)
+{
+	struct proto_req *req;
+	char err[512], *nl;
+	size_t len;
+	ssize_t n;
+
+	if (cl->draining) {
+		n = recv(cl->fd, cl->in, sizeof(cl->in), 0);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			client_close(c, cl);
+		return;
+	}
+	n = recv(cl->fd, cl->in + cl->inlen, sizeof(cl->in) - cl->inlen, 0);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		client_close(c, cl);
+		return;
+	}
+	if (n < 0)
+		return;
+	cl->inlen += (size_t)n;
+	cl->last_ns = rtclock_ns();
+	req = malloc(sizeof(*req));
+	if (req == NULL) {
+		client_close(c, cl);
+		return;
+	}
+	while (cl->fd >= 0 && cl->wait == CLIENT_READY && !cl->closing &&
+	    (nl = memchr(cl->in, '\n', cl->inlen)) != NULL) {
+		len = (size_t)(nl - cl->in);
+		if (proto_parse(cl->in, len, req, err, sizeof(err)) != 0)
+			reply_error(c, cl, "%s", err);
+		else
+			do_command(c, cl, req);
+		if (cl->fd < 0)
+			break;
+		memmove(cl->in, nl + 1, cl->inlen - len - 1);
+		cl->inlen -= len + 1;
+	}
+	free(req);
+	if (cl->fd >= 0 && cl->inlen == sizeof(cl->in)) {
+		reply_error(c, cl, "request longer than %d bytes; "
+		    "disconnecting", PROTO_MAX_LINE - 1);
+		cl->closing = 1;
+		cl->inlen = 0;
+		client_flush(c, cl);
+	}
+}
+
+/* Disconnects clients that sent half a line and went quiet. */
+static void
+reap_idle_clients(struct control *c, uint64_t now)
+{
+	struct client *cl;
+	unsigned i;
+
+	for (i = 0; i < MAX_CLIENTS; i++) {
+		cl = &c->clients[i];
+		if (cl->fd < 0)
+			continue;
+		/* Half a line, or a drained client that never hangs up. */
+		if ((cl->inlen > 0 || cl->draining) &&
+		    now - cl->last_ns > (cl->draining ? CLIENT_DRAIN_NS :
+		    CLIENT_IDLE_NS))
+			client_close(c, cl);
+	}
+}
+
+/* ---- audio ------------------------------------------------------------ */
+
+static void
+audio_open(struct control *c, uint64_t now)
+{
+	char err[1024];
+
+	if (paudio_open(&c->pa, &c->pa_params, &c->engine, err,
+	    sizeof(err)) != 0) {
+		logmsg("audio: %s; retrying in %.1f s", err,
+		    (double)c->retry_delay_ns / 1e9);
+		c->audio = AUDIO_DISCONNECTED;
+		c->retry_at_ns = now + c->retry_delay_ns;
+		c->retry_delay_ns *= 2;
+		if (c->retry_delay_ns > RETRY_MAX_NS)
+			c->retry_delay_ns = RETRY_MAX_NS;
+		return;
+	}
+	logmsg("audio: %s (%s), %g Hz, %u frames, %u in / %u out, "
+	    "latency %.1f ms", c->pa.device, c->pa.host_api,
+	    c->pa_params.rate, c->pa_params.period, c->pa_params.in_channels,
+	    c->pa_params.out_channels, c->pa.latency_s * 1e3);
+	c->audio = AUDIO_RUNNING;
+	c->retry_delay_ns = 500000000ull;
+	c->seen_at_ns = now;
+	c->seen_callbacks = ck_pr_load_64(
+	    &c->engine.live->counters.callbacks);
+}
+
+/* The callback stopped coming: close, keep what was recorded, retry. */
+static void
+audio_lost(struct control *c, uint64_t now, const char *why)
+{
+	logmsg("audio: %s; reconnecting", why);
+	paudio_close(&c->pa);
+	recorder_salvage(&c->recorder, &c->engine, &c->blocks);
+	c->faults_at_warmup = -1;
+	c->audio = AUDIO_DISCONNECTED;
+	c->retry_at_ns = now + c->retry_delay_ns;
+}
+
+static void
+watch_audio(struct control *c, uint64_t now)
+{
+	uint64_t cbs = ck_pr_load_64(&c->engine.live->counters.callbacks);
+	uint64_t stall = STALL_MIN_NS;
+	char why[128];
+
+	if (c->audio == AUDIO_DISCONNECTED) {
+		if (now >= c->retry_at_ns)
+			audio_open(c, now);
+		return;
+	}
+	if (c->audio != AUDIO_RUNNING)
+		return;
+	if (cbs != c->seen_callbacks) {
+		c->seen_callbacks = cbs;
+		c->seen_at_ns = now;
+		if (c->faults_at_warmup < 0 && cbs >= WARMUP_CALLBACKS)
+			c->faults_at_warmup = audio_thread_faults(&c->engine);
+		if (!c->ready_sent && cbs > 0) {
+			notify_ready();
+			c->ready_sent = 1;
+		}
+		return;
+	}
+	if (now - c->seen_at_ns > stall) {
+		snprintf(why, sizeof(why), "no callback for %.0f ms",
+		    (double)(now - c->seen_at_ns) / 1e6);
+		audio_lost(c, now, why);
+	}
+}
+
+/* ---- the tick --------------------------------------------------------- */
+
+static void
+recycle(struct control *c)
+{
+	void *item;
+	struct rtmsg *m;
+	struct dsp_chain *old;
+
+	while ((item = rtchan_pop_spsc(&c->engine.ret)) != NULL) {
+		if (rtpool_owns(&c->blocks, item)) {
+			if (player_returned(&c->player, NULL, item)) {
+				if (c->player.error[0] != '\0')
+					logmsg("%s", c->player.error);
+				(void)send_configured_source(c);
+			}
+			rtpool_put(&c->blocks, item);
+			continue;
+		}
+		m = item;
+		if (m->type == ENGINE_MSG_SWAP &&
+		    (old = m->payload.ptr[1]) != NULL)
+			dsp_chain_del(old);
+		(void)player_returned(&c->player, m, NULL);
+		rtmsg_put(&c->msgs, m);
+	}
+}
+
+static void
+tick(struct control *c)
+{
+	uint64_t now = rtclock_ns(), expirations;
+	struct stats_context x;
+	struct rtpool_stats ps;
+	char line[512];
+	char *path;
+	uint64_t frames;
+
+	if (read(c->timer_fd, &expirations, sizeof(expirations)) < 0 &&
+	    errno != EAGAIN)
+		logmsg("timer: %s", strerror(errno));
+	recycle(c);
+	player_refill(&c->player, &c->engine, &c->blocks);
+	path = c->recorder.path != NULL ? strdup(c->recorder.path) : NULL;
+	frames = c->recorder.frames;
+	if (recorder_pump(&c->recorder, &c->engine, &c->blocks)) {
+		frames = c->recorder.frames;
+		recording_finished(c, path ? path : "", frames);
+	}
+	free(path);
+	watch_audio(c, now);
+	if (now >= c->next_status_ns) {
+		stats_refresh(&c->stats, &c->engine);
+		fill_context(c, &x);
+		stats_status_line(&c->stats, &x, line, sizeof(line));
+		notify_status(line);
+		c->next_status_ns = now + 1000000000ull;
+		reap_idle_clients(c, now);
+	}
+	if (c->watchdog_ns && now >= c->next_watchdog_ns) {
+		/* Only while the audio path is alive and the pool healthy. */
+		rtpool_stats(&c->blocks, &ps);
+		if (c->audio == AUDIO_RUNNING && now - c->seen_at_ns <
+		    c->watchdog_ns / 2 && ps.free_now > 0)
+			notify_watchdog();
+		c->next_watchdog_ns = now + c->watchdog_ns / 2;
+	}
+}
+
+/* ---- signals ---------------------------------------------------------- */
+
+static void
+on_signal(struct control *c)
+{
+	struct signalfd_siginfo si;
+	char err[1024], note[256];
+
+	while (read(c->signal_fd, &si, sizeof(si)) == sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGHUP:
+			logmsg("SIGHUP: reloading %s", c->opts->config_path);
+			(void)reload(c, err, sizeof(err), note, sizeof(note));
+			break;
+		case SIGTERM:
+		case SIGINT:
+			logmsg("%s: stopping",
+			    si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+			c->stopping = 1;
+			break;
+		}
+	}
+}
+
+/* ---- start and stop --------------------------------------------------- */
+
+static int
+open_socket(struct control *c, const char *path)
+{
+	struct sockaddr_un sa;
+	struct group *gr;
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		logmsg("%s: socket path too long (at most %zu bytes)", path,
+		    sizeof(sa.sun_path) - 1);
+		return -1;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, path, strlen(path));
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		logmsg("socket: %s", strerror(errno));
+		return -1;
+	}
+	/* A socket file nobody listens on is left from a crash: reuse it. */
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		logmsg("%s: another tidepoold is listening there", path);
+		close(fd);
+		return -1;
+	}
+	unlink(path);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    listen(fd, 64) != 0) {
+		logmsg("%s: cannot listen: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	chmod(path, 0660);
+	if (c->cfg->control.group != NULL) {
+		gr = getgrnam(c->cfg->control.group);
+		if (gr == NULL)
+			logmsg("[control] group = %s: no such group; only "
+			    "root and this user may use the socket",
+			    c->cfg->control.group);
+		else {
+			c->group = gr->gr_gid;
+			c->have_group = 1;
+			if (chown(path, (uid_t)-1, gr->gr_gid) != 0)
+				logmsg("%s: cannot give it to group %s: %s",
+				    path, gr->gr_name, strerror(errno));
+		}
+	}
+	return fd;
+}
+
+static int
+add_fd(struct control *c, int fd, void *tag)
+{
+	struct epoll_event ev;
+
+	ev.events = EPOLLIN;
+	ev.data.ptr = tag;
+	return epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static int
+start(struct control *c)
+{
+	const struct config_engine *en;
+	struct engine_setup es;
+	struct dsp_chain *chain;
+	struct itimerspec its;
+	sigset_t mask;
+	char err[1024];
+	unsigned bf, depth, maxch, i;
+	uint64_t period_ns;
+
+	c->cfg = config_load(c->opts->config_path, err, sizeof(err));
+	if (c->cfg == NULL) {
+		logmsg("%s", err);
+		return -1;
+	}
+	en = &c->cfg->engine;
+	/* Lock everything, now and later, so the callback never faults. */
+	if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0)
+		logmsg("warning: cannot lock memory (%s); the audio thread "
+		    "may take page faults (raise LimitMEMLOCK)",
+		    strerror(errno));
+	chain = chainbuild_new(c->cfg, en->rate, en->channels, en->period,
+	    err, sizeof(err));
+	if (chain == NULL) {
+		logmsg("%s", err);
+		return -1;
+	}
+	bf = block_frames(c->cfg);
+	maxch = en->channels > dsp_chain_out_channels(chain) ? en->channels :
+	    dsp_chain_out_channels(chain);
+	if (rtpool_init(&c->blocks, sizeof(struct engine_block) +
+	    sizeof(float) * (size_t)bf * maxch, c->cfg->pool.blocks) != 0 ||
+	    rtmsgpool_init(&c->msgs, c->cfg->pool.messages) != 0) {
+		logmsg("cannot allocate the pools");
+		dsp_chain_del(chain);
+		return -1;
+	}
+	/* About 100 ms of audio queued each way, within the pool. */
+	depth = (unsigned)(0.1 * en->rate / bf) + 2;
+	if (depth > c->cfg->pool.blocks / 3)
+		depth = c->cfg->pool.blocks / 3;
+	if (depth < 1)
+		depth = 1;
+	memset(&es, 0, sizeof(es));
+	es.rate = en->rate;
+	es.max_frames = en->period;
+	es.channels = en->channels;
+	es.out_channels = dsp_chain_out_channels(chain);
+	es.block_frames = bf;
+	es.fade_frames = (unsigned)(en->rate * FADE_MS / 1000);
+	es.blocks = &c->blocks;
+	es.msgs = &c->msgs;
+	es.ring_capacity = c->cfg->pool.messages > depth * 2 ?
+	    c->cfg->pool.messages : depth * 2;
+	if (engine_init(&c->engine, &es, chain, err, sizeof(err)) != 0) {
+		logmsg("%s", err);
+		dsp_chain_del(chain);
+		return -1;
+	}
+	view_set(&c->view, chain);
+	player_init(&c->player, depth);
+	recorder_init(&c->recorder, depth);
+	if (stats_init(&c->stats) != 0) {
+		logmsg("out of memory");
+		return -1;
+	}
+	(void)send_configured_source(c);
+
+	/* Signals arrive on a signalfd; block them before threads exist. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	c->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	c->timer_fd = timerfd_create(CLOCK_MONOTONIC,
+	    TFD_NONBLOCK | TFD_CLOEXEC);
+	c->epfd = epoll_create1(EPOLL_CLOEXEC);
+	c->listen_fd = open_socket(c, c->cfg->control.socket);
+	if (c->signal_fd < 0 || c->timer_fd < 0 || c->epfd < 0 ||
+	    c->listen_fd < 0)
+		return -1;
+	/* A few wake-ups per period, but no more often than every 0.5 ms. */
+	period_ns = (uint64_t)(en->period * 1e9 / en->rate);
+	c->tick_ns = period_ns / 2;
+	if (c->tick_ns < 500000)
+		c->tick_ns = 500000;
+	if (c->tick_ns > 5000000)
+		c->tick_ns = 5000000;
+	memset(&its, 0, sizeof(its));
+	its.it_interval.tv_nsec = (long)c->tick_ns;
+	its.it_value.tv_nsec = (long)c->tick_ns;
+	timerfd_settime(c->timer_fd, 0, &its, NULL);
+	add_fd(c, c->signal_fd, &c->signal_fd);
+	add_fd(c, c->timer_fd, &c->timer_fd);
+	add_fd(c, c->listen_fd, &c->listen_fd);
+	for (i = 0; i < MAX_CLIENTS; i++)
+		c->clients[i].fd = -1;
+
+	c->pa_params.device = en->device;
+	c->pa_params.rate = en->rate;
+	c->pa_params.period = en->period;
+	c->pa_params.in_channels = en->input == CONFIG_INPUT_DEVICE ?
+	    en->channels : 0;
+	c->pa_params.out_channels = es.out_channels;
+	c->watchdog_ns = notify_watchdog_ns();
+	c->faults_at_warmup = -1;
+	c->retry_delay_ns = 500000000ull;
+	logmsg("listening on %s; %u stages from %s",
+	    c->cfg->control.socket, dsp_chain_length(chain), c->cfg->path);
+	audio_open(c, rtclock_ns());
+	return 0;
+}
+
+/* Stops within a bounded time, finishing the recording first. */
+static void
+stop(struct control *c)
+{
+	uint64_t deadline = rtclock_ns() + 1000000000ull;
+	struct timespec ts = { 0, 1000000 };
+	unsigned i;
+
+	notify_stopping();
+	if (c->recorder.state == RECORDER_ON && c->audio == AUDIO_RUNNING &&
+	    recorder_stop(&c->recorder, &c->engine) == 0) {
+		/* Let the callback hand over its last block (END). */
+		while (c->recorder.state != RECORDER_OFF &&
+		    rtclock_ns() < deadline && paudio_active(&c->pa)) {
+			nanosleep(&ts, NULL);
+			recorder_pump(&c->recorder, &c->engine, &c->blocks);
+		}
+	}
+	paudio_close(&c->pa);
+	if (c->recorder.state != RECORDER_OFF)
+		logmsg("recording %s closed at %llu frames", c->recorder.path,
+		    (unsigned long long)(c->recorder.frames));
+	recorder_done(&c->recorder, &c->blocks, &c->engine);
+	for (i = 0; i < MAX_CLIENTS; i++)
+		client_close(c, &c->clients[i]);
+	if (c->listen_fd >= 0) {
+		close(c->listen_fd);
+		unlink(c->cfg->control.socket);
+	}
+	recycle(c);
+	player_done(&c->player);
+	engine_done(&c->engine);
+	stats_done(&c->stats);
+	rtmsgpool_done(&c->msgs);
+	rtpool_done(&c->blocks);
+	config_free(c->cfg);
+	logmsg("stopped");
+}
+
+int
+control_run(const struct control_opts *o)
+{
+	struct control *c;
+	struct epoll_event evs[32];
+	int n, i, rc = 0;
+
+	verbose = o->verbose;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return 1;
+	c->opts = o;
+	c->listen_fd = c->timer_fd = c->signal_fd = c->epfd = -1;
+	c->start_ns = rtclock_ns();
+	if (start(c) != 0) {
+		free(c);
+		return 1;
+	}
+	while (!c->stopping) {
+		n = epoll_wait(c->epfd, evs, 32, 1000);
+		for (i = 0; i < n; i++) {
+			void *tag = evs[i].data.ptr;
+
+			if (tag == &c->timer_fd)
+				tick(c);
+			else if (tag == &c->signal_fd)
+				on_signal(c);
+			else if (tag == &c->listen_fd)
+				accept_clients(c);
+			else {
+				struct client *cl = tag;
+
+				if (cl->fd < 0)
+					continue;
+				if (evs[i].events & (EPOLLERR | EPOLLHUP) &&
+				    !(evs[i].events & EPOLLIN))
+					client_close(c, cl);
+				else if (evs[i].events & EPOLLIN)
+					client_readable(c, cl);
+				if (cl->fd >= 0 && evs[i].events & EPOLLOUT)
+					client_flush(c, cl);
+			}
+		}
+	}
+	stop(c);
+	free(c);
+	return rc;
+}

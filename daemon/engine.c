@@ -1,0 +1,700 @@
+/*
+ * The engine: the code that runs inside the audio callback, and the
+ * control-side helpers that talk to it.
+ *
+ * The audio side only ever pops and pushes SPSC rings, reads the clock and
+ * computes; it owns no memory of its own once running.  Blocks it has read,
+ * messages it has applied and chains it has retired all go back on the
+ * return ring, where the control side recycles or frees them.  The return
+ * ring is sized to hold every block and message that exists, so a push to it
+ * cannot fail.
+ *
+ * Statistics: counters are plain 64-bit fields written with atomic stores by
+ * the audio side alone; histograms carry their own sequence locks; the
+ * small remainder (meter, episodes, state) is published under one
+ * ck_sequence.  Resetting the statistics is done by the reader keeping a
+ * baseline (see stats.c), so the callback never clears large histograms.
+ */
+#include <ck_pr.h>
+#include <ck_sequence.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon/engine.h"
+#include "rtpool/rtclock.h"
+
+static void bump(uint64_t *counter, uint64_t n) TP_REALTIME;
+static void give_back(struct engine *e, void *item) TP_REALTIME;
+static void apply_messages(struct engine *e, uint64_t now) TP_REALTIME;
+static void read_source(struct engine *e, const float *in, unsigned frames,
+    uint32_t *causes) TP_REALTIME;
+static void read_feed(struct engine *e, unsigned frames,
+    uint32_t *causes) TP_REALTIME;
+static void run_chains(struct engine *e, float *out,
+    unsigned frames) TP_REALTIME;
+static void record(struct engine *e, const float *out, unsigned frames,
+    uint32_t *causes) TP_REALTIME;
+static void end_recording(struct engine *e) TP_REALTIME;
+static void note_episode(struct engine *e, uint64_t start, uint32_t causes,
+    float load) TP_REALTIME;
+
+/*
+ * gettid() is a bare system call that cannot block; clang only objects
+ * because libc does not mark it nonblocking.  Called once per stream.
+ */
+#if defined(__clang__)
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wfunction-effects"
+#endif
+static int audio_thread_id(void) TP_REALTIME;
+
+static int
+audio_thread_id(void)
+{
+	return (int)gettid();
+}
+#if defined(__clang__)
+#pragma clang diagnostic pop
+#endif
+
+/* Single writer: a plain read then an atomic store is enough. */
+static void
+bump(uint64_t *counter, uint64_t n)
+{
+	/* The store is atomic so the reader never sees a torn value. */
+	ck_pr_store_64(counter, ck_pr_load_64(counter) + n);
+}
+
+static void
+give_back(struct engine *e, void *item)
+{
+	/* Cannot fail: ret holds every block and message there is. */
+	(void)rtchan_push_spsc(&e->ret, item);
+}
+
+unsigned
+engine_block_capacity(const struct engine *e, unsigned channels)
+{
+	return (unsigned)(e->block_bytes / (sizeof(float) * channels));
+}
+
+static void *
+alloc_floats(size_t n)
+{
+	void *p = NULL;
+
+	if (posix_memalign(&p, 64, n * sizeof(float) + 64) != 0)
+		return NULL;
+	/* Touch it now: the callback must not take the first page fault. */
+	memset(p, 0, n * sizeof(float) + 64);
+	return p;
+}
+
+int
+engine_init(struct engine *e, const struct engine_setup *s,
+    struct dsp_chain *chain, char *err, size_t errlen)
+{
+	struct rtpool_stats ps;
+	unsigned ret_cap;
+
+	memset(e, 0, sizeof(*e));
+	e->setup = *s;
+	if (dsp_chain_in_channels(chain) != s->channels ||
+	    dsp_chain_out_channels(chain) != s->out_channels) {
+		snprintf(err, errlen, "the chain takes %u channels and gives "
+		    "%u; the engine has %u in and %u out",
+		    dsp_chain_in_channels(chain),
+		    dsp_chain_out_channels(chain), s->channels,
+		    s->out_channels);
+		return -1;
+	}
+	rtpool_stats(s->blocks, &ps);
+	if (ps.block_size <= sizeof(struct engine_block)) {
+		snprintf(err, errlen, "pool blocks of %zu bytes are too small",
+		    ps.block_size);
+		return -1;
+	}
+	e->block_bytes = ps.block_size - sizeof(struct engine_block);
+	if (engine_block_capacity(e, s->channels > s->out_channels ?
+	    s->channels : s->out_channels) == 0) {
+		snprintf(err, errlen, "pool blocks cannot hold one frame");
+		return -1;
+	}
+	/* Everything that exists can be in the return ring at once. */
+	ret_cap = (unsigned)ps.blocks + s->ring_capacity * 2 + 8;
+	{
+		struct rtpool_stats ms;
+
+		rtmsgpool_stats(s->msgs, &ms);
+		ret_cap += (unsigned)ms.blocks;
+	}
+	if (rtchan_init(&e->cmd, s->ring_capacity) != 0 ||
+	    rtchan_init(&e->feed, s->ring_capacity) != 0 ||
+	    rtchan_init(&e->recfree, s->ring_capacity) != 0 ||
+	    rtchan_init(&e->rec, (unsigned)ps.blocks + 1) != 0 ||
+	    rtchan_init(&e->ret, ret_cap) != 0)
+		goto nomem;
+	e->src_buf = alloc_floats((size_t)s->max_frames * s->channels);
+	e->fade_buf = alloc_floats((size_t)s->max_frames * s->out_channels);
+	e->out_buf = alloc_floats((size_t)s->max_frames * s->out_channels);
+	e->live = engine_stats_new();
+	if (e->src_buf == NULL || e->fade_buf == NULL || e->out_buf == NULL ||
+	    e->live == NULL)
+		goto nomem;
+	e->chain = chain;
+	e->source = ENGINE_SRC_NONE;
+	dsp_meter_init(&e->meter, s->out_channels, s->rate);
+	e->live->meter = e->meter;
+	e->live->nstages = dsp_chain_length(chain);
+	e->live->period_ns = 0;
+	return 0;
+nomem:
+	snprintf(err, errlen, "out of memory setting up the engine");
+	engine_done(e);
+	return -1;
+}
+
+void
+engine_done(struct engine *e)
+{
+	if (e->old != NULL)
+		dsp_chain_del(e->old);
+	if (e->chain != NULL)
+		dsp_chain_del(e->chain);
+	rtchan_done(&e->cmd);
+	rtchan_done(&e->feed);
+	rtchan_done(&e->recfree);
+	rtchan_done(&e->rec);
+	rtchan_done(&e->ret);
+	free(e->src_buf);
+	free(e->fade_buf);
+	free(e->out_buf);
+	free(e->live);
+	memset(e, 0, sizeof(*e));
+}
+
+struct engine_stats *
+engine_stats_new(void)
+{
+	struct engine_stats *s;
+	unsigned i;
+
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return NULL;
+	rthist_init(&s->callback_ns);
+	rthist_init(&s->interval_ns);
+	rthist_init(&s->message_ns);
+	for (i = 0; i < ENGINE_MAX_STAGES; i++)
+		rthist_init(&s->stage_ns[i]);
+	return s;
+}
+
+/* ---- control side: messages ------------------------------------------ */
+
+static int
+send(struct engine *e, struct rtmsg *m)
+{
+	m->enqueue_ns = rtclock_ns();
+	if (!rtchan_push_spsc(&e->cmd, m)) {
+		rtmsg_put(e->setup.msgs, m);
+		return -1;
+	}
+	return 0;
+}
+
+int
+engine_send_set(struct engine *e, unsigned stage, unsigned param,
+    double value)
+{
+	struct rtmsg *m = rtmsg_get(e->setup.msgs);
+
+	if (m == NULL)
+		return -1;
+	m->type = ENGINE_MSG_SET;
+	m->payload.u64[0] = stage;
+	m->payload.u64[1] = param;
+	m->payload.f64[2] = value;
+	return send(e, m);
+}
+
+int
+engine_send_swap(struct engine *e, struct dsp_chain *chain)
+{
+	struct rtmsg *m = rtmsg_get(e->setup.msgs);
+
+	if (m == NULL)
+		return -1;
+	m->type = ENGINE_MSG_SWAP;
+	m->payload.ptr[0] = chain;
+	m->payload.ptr[1] = NULL;
+	return send(e, m);
+}
+
+int
+engine_send_source(struct engine *e, enum engine_source src,
+    uint64_t generation, double tone_hz, double tone_amp)
+{
+	struct rtmsg *m = rtmsg_get(e->setup.msgs);
+
+	if (m == NULL)
+		return -1;
+	m->type = ENGINE_MSG_SOURCE;
+	m->payload.u64[0] = (uint64_t)src;
+	m->payload.u64[1] = generation;
+	m->payload.f64[2] = tone_hz;
+	m->payload.f64[3] = tone_amp;
+	return send(e, m);
+}
+
+int
+engine_send_record(struct engine *e, int start, uint64_t generation)
+{
+	struct rtmsg *m = rtmsg_get(e->setup.msgs);
+
+	if (m == NULL)
+		return -1;
+	m->type = ENGINE_MSG_RECORD;
+	m->payload.u64[0] = start != 0;
+	m->payload.u64[1] = generation;
+	return send(e, m);
+}
+
+int
+engine_send_reset(struct engine *e)
+{
+	struct rtmsg *m = rtmsg_get(e->setup.msgs);
+
+	if (m == NULL)
+		return -1;
+	m->type = ENGINE_MSG_RESET;
+	return send(e, m);
+}
+
+/* ---- audio side ------------------------------------------------------- */
+
+/*
+ * Hands back the feed blocks of other generations than the current one.
+ * The first block of the current generation, if already queued, becomes
+ * the block being read: a new file's blocks may arrive before its source
+ * message is applied, and none of them may be lost.
+ */
+static void
+drop_stale_feed(struct engine *e)
+{
+	struct engine_block *b;
+
+	if (e->feed_blk != NULL && e->feed_blk->generation != e->feed_gen) {
+		give_back(e, e->feed_blk);
+		e->feed_blk = NULL;
+	}
+	while (e->feed_blk == NULL &&
+	    (b = rtchan_pop_spsc(&e->feed)) != NULL) {
+		if (b->generation == e->feed_gen) {
+			e->feed_blk = b;
+			e->feed_pos = 0;
+		} else
+			give_back(e, b);
+	}
+}
+
+static void
+apply_messages(struct engine *e, uint64_t now)
+{
+	struct rtmsg *m;
+	struct dsp_chain *c;
+
+	while ((m = rtchan_pop_spsc(&e->cmd)) != NULL) {
+		rthist_record(&e->live->message_ns, now - m->enqueue_ns);
+		bump(&e->live->counters.messages, 1);
+		switch ((enum engine_msg)m->type) {
+		case ENGINE_MSG_SET:
+			if (m->payload.u64[0] < dsp_chain_length(e->chain))
+				(void)dsp_stage_set(dsp_chain_stage(e->chain,
+				    (unsigned)m->payload.u64[0]),
+				    (unsigned)m->payload.u64[1],
+				    m->payload.f64[2]);
+			break;
+		case ENGINE_MSG_SWAP:
+			if (e->old != NULL) {
+				/* A swap during a fade cuts the old fade short. */
+				e->swap_msg->payload.ptr[1] = e->old;
+				give_back(e, e->swap_msg);
+			}
+			c = m->payload.ptr[0];
+			e->old = e->chain;
+			e->chain = c;
+			e->swap_msg = m;
+			e->fade_pos = 0;
+			ck_sequence_write_begin(&e->seq);
+			e->live->nstages = dsp_chain_length(c);
+			ck_sequence_write_end(&e->seq);
+			continue;	/* m goes back when the fade ends */
+		case ENGINE_MSG_SOURCE:
+			e->source = (enum engine_source)m->payload.u64[0];
+			e->feed_gen = m->payload.u64[1];
+			e->feed_ended = 0;
+			drop_stale_feed(e);
+			e->tone_step = 2.0 * M_PI * m->payload.f64[2] /
+			    e->setup.rate;
+			e->tone_amp = m->payload.f64[3];
+			e->tone_phase = 0;
+			break;
+		case ENGINE_MSG_RECORD:
+			if (e->recording)
+				end_recording(e);
+			e->recording = m->payload.u64[0] != 0;
+			e->rec_gen = m->payload.u64[1];
+			break;
+		case ENGINE_MSG_RESET:
+			dsp_meter_reset(&e->meter);
+			break;
+		}
+		give_back(e, m);
+	}
+}
+
+static void
+read_feed(struct engine *e, unsigned frames, uint32_t *causes)
+{
+	unsigned ch = e->setup.channels, got = 0, n;
+	struct engine_block *b;
+
+	while (got < frames && !e->feed_ended) {
+		if (e->feed_blk == NULL) {
+			b = rtchan_pop_spsc(&e->feed);
+			if (b == NULL)
+				break;
+			if (b->generation != e->feed_gen) {
+				/* Left over from a file that was stopped. */
+				give_back(e, b);
+				continue;
+			}
+			e->feed_blk = b;
+			e->feed_pos = 0;
+		}
+		b = e->feed_blk;
+		n = b->frames - e->feed_pos;
+		if (n > frames - got)
+			n = frames - got;
+		memcpy(e->src_buf + (size_t)got * ch,
+		    b->data + (size_t)e->feed_pos * ch,
+		    (size_t)n * ch * sizeof(float));
+		got += n;
+		e->feed_pos += n;
+		if (e->feed_pos == b->frames) {
+			if (b->flags & ENGINE_BLOCK_END)
+				e->feed_ended = 1;
+			give_back(e, b);
+			e->feed_blk = NULL;
+		}
+	}
+	if (got < frames) {
+		memset(e->src_buf + (size_t)got * ch, 0,
+		    (size_t)(frames - got) * ch * sizeof(float));
+		if (!e->feed_ended) {
+			*causes |= ENGINE_CAUSE_SOURCE_STARVED;
+			bump(&e->live->counters.source_starved, 1);
+			bump(&e->live->counters.starved_frames, frames - got);
+		}
+	}
+}
+
+static void
+read_source(struct engine *e, const float *in, unsigned frames,
+    uint32_t *causes)
+{
+	unsigned ch = e->setup.channels, i, c;
+	size_t bytes = (size_t)frames * ch * sizeof(float);
+	float v;
+
+	switch (e->source) {
+	case ENGINE_SRC_NONE:
+		memset(e->src_buf, 0, bytes);
+		break;
+	case ENGINE_SRC_DEVICE:
+		if (in != NULL)
+			memcpy(e->src_buf, in, bytes);
+		else
+			memset(e->src_buf, 0, bytes);
+		break;
+	case ENGINE_SRC_TONE:
+		for (i = 0; i < frames; i++) {
+			v = (float)(e->tone_amp * sin(e->tone_phase));
+			for (c = 0; c < ch; c++)
+				e->src_buf[(size_t)i * ch + c] = v;
+			e->tone_phase += e->tone_step;
+			if (e->tone_phase >= 2.0 * M_PI)
+				e->tone_phase -= 2.0 * M_PI;
+		}
+		break;
+	case ENGINE_SRC_FEED:
+		read_feed(e, frames, causes);
+		break;
+	}
+}
+
+static void
+retire_old_chain(struct engine *e)
+{
+	e->swap_msg->payload.ptr[1] = e->old;
+	give_back(e, e->swap_msg);
+	e->swap_msg = NULL;
+	e->old = NULL;
+}
+
+static void
+run_chains(struct engine *e, float *out, unsigned frames)
+{
+	unsigned och = e->setup.out_channels, fade = e->setup.fade_frames;
+	unsigned i, c;
+	float g;
+
+	dsp_chain_process(e->chain, e->src_buf, out, frames, e->stage_ns);
+	if (e->old == NULL)
+		return;
+	dsp_chain_process(e->old, e->src_buf, e->fade_buf, frames, NULL);
+	/* Linear crossfade from the old chain's output to the new one's. */
+	for (i = 0; i < frames; i++) {
+		g = e->fade_pos >= fade ? 1.0f :
+		    (float)e->fade_pos / (float)fade;
+		for (c = 0; c < och; c++) {
+			size_t k = (size_t)i * och + c;
+
+			out[k] = e->fade_buf[k] + g * (out[k] - e->fade_buf[k]);
+		}
+		if (e->fade_pos < fade)
+			e->fade_pos++;
+	}
+	if (e->fade_pos >= fade)
+		retire_old_chain(e);
+}
+
+static struct engine_block *
+take_record_block(struct engine *e)
+{
+	struct engine_block *b = rtchan_pop_spsc(&e->recfree);
+
+	if (b == NULL)
+		return NULL;
+	b->frames = 0;
+	b->channels = e->setup.out_channels;
+	b->generation = e->rec_gen;
+	b->flags = 0;
+	return b;
+}
+
+static void
+end_recording(struct engine *e)
+{
+	struct engine_block *b = e->rec_blk;
+
+	if (b == NULL)
+		b = take_record_block(e);
+	e->rec_blk = NULL;
+	e->recording = 0;
+	if (b == NULL) {
+		/* The writer notices a missing END by the generation. */
+		bump(&e->live->counters.pool_exhausted, 1);
+		return;
+	}
+	b->flags |= ENGINE_BLOCK_END;
+	(void)rtchan_push_spsc(&e->rec, b);
+}
+
+static void
+record(struct engine *e, const float *out, unsigned frames, uint32_t *causes)
+{
+	unsigned och = e->setup.out_channels;
+	unsigned cap = engine_block_capacity(e, och), done = 0, n;
+	struct engine_block *b;
+
+	while (done < frames) {
+		if (e->rec_blk == NULL) {
+			e->rec_blk = take_record_block(e);
+			if (e->rec_blk == NULL) {
+				*causes |= ENGINE_CAUSE_POOL_EXHAUSTED;
+				bump(&e->live->counters.pool_exhausted, 1);
+				bump(&e->live->counters.record_dropped_frames,
+				    frames - done);
+				return;
+			}
+		}
+		b = e->rec_blk;
+		n = cap - b->frames;
+		if (n > frames - done)
+			n = frames - done;
+		memcpy(b->data + (size_t)b->frames * och,
+		    out + (size_t)done * och, (size_t)n * och * sizeof(float));
+		b->frames += n;
+		done += n;
+		if (b->frames == cap) {
+			(void)rtchan_push_spsc(&e->rec, b);
+			e->rec_blk = NULL;
+		}
+	}
+}
+
+static void
+note_episode(struct engine *e, uint64_t start, uint32_t causes, float load)
+{
+	struct engine_stats *s = e->live;
+	struct engine_episode *ep;
+
+	if (causes == 0) {
+		e->in_episode = 0;
+		e->last_load = load;
+		return;
+	}
+	ck_sequence_write_begin(&e->seq);
+	if (!e->in_episode) {
+		if (s->nepisodes == ENGINE_EPISODES) {
+			memmove(&s->episodes[0], &s->episodes[1],
+			    sizeof(s->episodes[0]) * (ENGINE_EPISODES - 1));
+			s->nepisodes--;
+		}
+		ep = &s->episodes[s->nepisodes++];
+		ep->start_ns = start;
+		ep->callbacks = 0;
+		ep->causes = 0;
+		ep->load_before = e->last_load;
+		ep->load_max = 0;
+		s->episodes_total++;
+		e->in_episode = 1;
+	}
+	ep = &s->episodes[s->nepisodes - 1];
+	ep->callbacks++;
+	ep->causes |= causes;
+	if (load > ep->load_max)
+		ep->load_max = load;
+	ck_sequence_write_end(&e->seq);
+}
+
+void
+engine_process(struct engine *e, const float *in, float *out,
+    unsigned frames, uint32_t status)
+{
+	struct engine_stats *s = e->live;
+	uint64_t start, end, dur, period_ns;
+	uint32_t causes = status;
+	unsigned i, nst;
+	float load;
+
+#ifdef TP_PLANT_MALLOC_IN_CALLBACK
+	{
+		/* Planted on purpose: RealtimeSanitizer must abort here.
+		   volatile keeps clang from dropping the pair. */
+		void *volatile planted = malloc(16);
+		free(planted);
+	}
+#endif
+	start = rtclock_ns();
+	if (!e->ftz_done) {
+		/* Once, on the audio thread itself: FTZ/DAZ are per thread,
+		   and the control side reads this thread's page faults. */
+		dsp_flush_denormals();
+		ck_pr_store_int(&e->audio_tid, audio_thread_id());
+		e->ftz_done = 1;
+	}
+	if (frames > e->setup.max_frames)
+		frames = e->setup.max_frames;
+	if (out == NULL)
+		out = e->out_buf;
+	apply_messages(e, start);
+	read_source(e, in, frames, &causes);
+	run_chains(e, out, frames);
+	dsp_meter_run(&e->meter, out, frames);
+	if (e->recording)
+		record(e, out, frames, &causes);
+
+	end = rtclock_ns();
+	dur = end - start;
+	period_ns = (uint64_t)((double)frames * 1e9 / e->setup.rate);
+	load = period_ns ? (float)dur / (float)period_ns : 0;
+	if (!e->setup.offline && dur > period_ns)
+		causes |= ENGINE_CAUSE_LATE;
+	rthist_record(&s->callback_ns, dur);
+	if (e->prev_start_ns != 0 && !e->setup.offline)
+		rthist_record(&s->interval_ns, start - e->prev_start_ns);
+	e->prev_start_ns = start;
+	nst = dsp_chain_length(e->chain);
+	for (i = 0; i < nst && i < ENGINE_MAX_STAGES; i++)
+		rthist_record(&s->stage_ns[i], e->stage_ns[i]);
+
+	bump(&s->counters.callbacks, 1);
+	bump(&s->counters.frames, frames);
+	if (causes & ENGINE_CAUSE_OUTPUT_UNDERFLOW)
+		bump(&s->counters.output_underflow, 1);
+	if (causes & ENGINE_CAUSE_INPUT_OVERFLOW)
+		bump(&s->counters.input_overflow, 1);
+	if (causes & ENGINE_CAUSE_LATE)
+		bump(&s->counters.late, 1);
+	ck_pr_store_64(&s->counters.last_callback_ns, start);
+	note_episode(e, start, causes, load);
+
+	ck_sequence_write_begin(&e->seq);
+	s->meter = e->meter;
+	s->period_ns = (uint32_t)period_ns;
+	s->source = (int)e->source;
+	s->recording = e->recording;
+	s->fading = e->old != NULL;
+	ck_sequence_write_end(&e->seq);
+}
+
+/* ---- control side: statistics ----------------------------------------- */
+
+static uint64_t
+load_counter(uint64_t *p)
+{
+	return ck_pr_load_64(p);
+}
+
+void
+engine_stats_read(struct engine *e, struct engine_stats *out)
+{
+	struct engine_stats *s = e->live;
+	uint64_t *src = (uint64_t *)&s->counters;
+	uint64_t *dst = (uint64_t *)&out->counters;
+	unsigned i, v;
+
+	for (i = 0; i < sizeof(s->counters) / sizeof(uint64_t); i++)
+		dst[i] = load_counter(&src[i]);
+	do {
+		v = ck_sequence_read_begin(&e->seq);
+		out->nstages = s->nstages;
+		out->meter = s->meter;
+		memcpy(out->episodes, s->episodes, sizeof(out->episodes));
+		out->nepisodes = s->nepisodes;
+		out->episodes_total = s->episodes_total;
+		out->period_ns = s->period_ns;
+		out->source = s->source;
+		out->recording = s->recording;
+		out->fading = s->fading;
+	} while (ck_sequence_read_retry(&e->seq, v));
+	rthist_snapshot(&s->callback_ns, &out->callback_ns);
+	rthist_snapshot(&s->interval_ns, &out->interval_ns);
+	rthist_snapshot(&s->message_ns, &out->message_ns);
+	for (i = 0; i < out->nstages && i < ENGINE_MAX_STAGES; i++)
+		rthist_snapshot(&s->stage_ns[i], &out->stage_ns[i]);
+}
+
+const char *
+engine_cause_name(uint32_t cause_bit)
+{
+	switch (cause_bit) {
+	case ENGINE_CAUSE_OUTPUT_UNDERFLOW:
+		return "output_underflow";
+	case ENGINE_CAUSE_INPUT_OVERFLOW:
+		return "input_overflow";
+	case ENGINE_CAUSE_LATE:
+		return "late";
+	case ENGINE_CAUSE_SOURCE_STARVED:
+		return "source_starved";
+	case ENGINE_CAUSE_POOL_EXHAUSTED:
+		return "pool_exhausted";
+	}
+	return "unknown";
+}

@@ -1,0 +1,221 @@
+/*
+ * The engine: everything that runs inside the audio callback.
+ *
+ * One call of engine_process() is one period: apply the messages waiting on
+ * the command ring, take the source's frames (device input, a tone, or file
+ * blocks from the feed ring), run the dsp chain, copy the result into a
+ * record block when recording, and record timings and counters.  It never
+ * allocates, locks, blocks or frees: everything it is done with goes back to
+ * the control side through the return ring.
+ *
+ * Threads.  engine_init/engine_done and every engine_send_* / engine_*_spsc
+ * helper belong to the control side (one thread); engine_process belongs to
+ * the audio side (one thread, the real-time callback, or the render loop
+ * offline).  The statistics are written by the audio side only and read by
+ * the control side through engine_stats_read(), without locks.
+ */
+#ifndef TP_ENGINE_H
+#define TP_ENGINE_H
+
+#include <ck_sequence.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dsp/chain.h"
+#include "dsp/dsp.h"
+#include "rtpool/realtime.h"
+#include "rtpool/rtchan.h"
+#include "rtpool/rthist.h"
+#include "rtpool/rtmsg.h"
+#include "rtpool/rtpool.h"
+
+#define ENGINE_MAX_STAGES 32
+#define ENGINE_EPISODES 16
+
+/* What the audio side takes its input frames from. */
+enum engine_source {
+	ENGINE_SRC_NONE,	/* silence */
+	ENGINE_SRC_DEVICE,	/* the capture buffer handed to engine_process */
+	ENGINE_SRC_TONE,	/* a sine generated in place */
+	ENGINE_SRC_FEED		/* file blocks from the feed ring */
+};
+
+/* Message types on the command ring (struct rtmsg.type). */
+enum engine_msg {
+	ENGINE_MSG_SET,		/* u64[0] stage, u64[1] param, f64[2] value */
+	ENGINE_MSG_SWAP,	/* ptr[0] new chain; comes back with ptr[1] old */
+	ENGINE_MSG_SOURCE,	/* u64[0] enum engine_source, u64[1] generation,
+				   f64[2] tone Hz, f64[3] tone amplitude */
+	ENGINE_MSG_RECORD,	/* u64[0] 1 start / 0 stop, u64[1] generation */
+	ENGINE_MSG_RESET	/* statistics reset */
+};
+
+/* Causes of an xrun, as bits so an episode can have several. */
+enum engine_cause {
+	ENGINE_CAUSE_OUTPUT_UNDERFLOW = 1 << 0, /* device said so */
+	ENGINE_CAUSE_INPUT_OVERFLOW = 1 << 1,	/* device said so */
+	ENGINE_CAUSE_LATE = 1 << 2,		/* deadline missed by the clock */
+	ENGINE_CAUSE_SOURCE_STARVED = 1 << 3,	/* feed ring ran dry */
+	ENGINE_CAUSE_POOL_EXHAUSTED = 1 << 4	/* no free block to record into */
+};
+
+/*
+ * The header at the start of every pool block that carries audio.  Samples
+ * follow it, interleaved, 64-byte aligned.
+ */
+struct engine_block {
+	uint32_t frames;	/* valid frames in data */
+	uint32_t channels;	/* samples per frame */
+	uint64_t generation;	/* which file or recording it belongs to */
+	uint32_t flags;		/* ENGINE_BLOCK_* */
+	uint32_t pad[11];	/* keeps data 64-byte aligned */
+	float data[];
+};
+#define ENGINE_BLOCK_END 1u	/* last block of a file or a recording */
+
+/* One glitch: a run of consecutive callbacks that had an xrun. */
+struct engine_episode {
+	uint64_t start_ns;	/* CLOCK_MONOTONIC of the first bad callback */
+	uint64_t callbacks;	/* how many in a row */
+	uint32_t causes;	/* enum engine_cause bits seen */
+	float load_before;	/* load of the last good callback before it */
+	float load_max;		/* highest load inside it */
+};
+
+/* Counters, each written by the audio side only. */
+struct engine_counters {
+	uint64_t callbacks;
+	uint64_t frames;
+	uint64_t output_underflow;
+	uint64_t input_overflow;
+	uint64_t late;
+	uint64_t source_starved;	/* callbacks that ran short of feed */
+	uint64_t starved_frames;	/* frames of silence put in their place */
+	uint64_t pool_exhausted;	/* callbacks with no record block */
+	uint64_t record_dropped_frames;
+	uint64_t messages;		/* applied */
+	uint64_t last_callback_ns;	/* start of the latest callback */
+};
+
+/* A consistent copy of everything the audio side measures. */
+struct engine_stats {
+	struct engine_counters counters;
+	struct rthist callback_ns;	/* duration of engine_process */
+	struct rthist interval_ns;	/* start to start */
+	struct rthist message_ns;	/* enqueue to apply */
+	unsigned nstages;
+	struct rthist stage_ns[ENGINE_MAX_STAGES];
+	struct dsp_meter meter;		/* the output */
+	struct engine_episode episodes[ENGINE_EPISODES];
+	unsigned nepisodes;		/* valid entries, newest last */
+	uint64_t episodes_total;
+	uint32_t period_ns;
+	int source;			/* enum engine_source */
+	int recording;
+	int fading;			/* a chain swap is crossfading */
+};
+
+struct engine_setup {
+	double rate;
+	unsigned max_frames;	/* largest period engine_process will get */
+	unsigned channels;	/* chain input channels (and device input) */
+	unsigned out_channels;	/* device output channels */
+	unsigned block_frames;	/* frames in a feed or record block */
+	unsigned fade_frames;	/* crossfade length of a chain swap */
+	struct rtpool *blocks;	/* audio blocks: the feed and recording */
+	struct rtmsgpool *msgs;
+	unsigned ring_capacity;	/* of the command, feed and recfree rings */
+	int offline;		/* rendering: no deadlines, no intervals */
+};
+
+/*
+ * The engine.  Fields below "audio side" are touched only by
+ * engine_process once the engine runs.
+ */
+struct engine {
+	struct engine_setup setup;
+	struct rtchan cmd;	/* control -> audio: messages */
+	struct rtchan feed;	/* control -> audio: filled file blocks */
+	struct rtchan recfree;	/* control -> audio: empty record blocks */
+	struct rtchan rec;	/* audio -> control: filled record blocks */
+	struct rtchan ret;	/* audio -> control: spent blocks, messages */
+	size_t block_bytes;	/* usable sample bytes in a pool block */
+
+	/* audio side */
+	struct dsp_chain *chain;	/* the running chain */
+	struct dsp_chain *old;		/* fading out after a swap, or NULL */
+	struct rtmsg *swap_msg;		/* carries old back when the fade ends */
+	unsigned fade_pos;		/* frames of the fade done */
+	float *src_buf;			/* max_frames x channels */
+	float *fade_buf;		/* max_frames x out_channels */
+	float *out_buf;			/* output when the caller gives none */
+	struct dsp_meter meter;		/* of the output */
+	enum engine_source source;
+	uint64_t feed_gen;		/* generation of the playing file */
+	struct engine_block *feed_blk;	/* block being read, or NULL */
+	unsigned feed_pos;		/* frames of it consumed */
+	int feed_ended;			/* saw the END block: no starving */
+	double tone_phase, tone_step, tone_amp;
+	int recording;
+	uint64_t rec_gen;
+	struct engine_block *rec_blk;	/* block being filled, or NULL */
+	uint64_t prev_start_ns;
+	int ftz_done;			/* denormals flushed on this thread */
+	int audio_tid;			/* ck_pr: the audio thread, for /proc */
+	int in_episode;
+	float last_load;
+	uint32_t stage_ns[ENGINE_MAX_STAGES];
+
+	/* written by the audio side, read by engine_stats_read */
+	struct engine_stats *live;	/* big: kept off the struct */
+	ck_sequence_t seq;		/* guards live's small fields */
+};
+
+/*
+ * Sets up an engine around an already built chain (which it then owns).
+ * Control side, before the audio starts.  Returns 0, or -1 with a message.
+ */
+int engine_init(struct engine *e, const struct engine_setup *s,
+    struct dsp_chain *chain, char *err, size_t errlen);
+
+/* Frees everything; the audio side must be stopped.  Control side. */
+void engine_done(struct engine *e);
+
+/*
+ * Runs one period: frames (<= max_frames) of out_channels interleaved into
+ * out (may be NULL offline), reading in (channels interleaved, may be NULL)
+ * when the source is the device.  status is enum engine_cause bits the
+ * backend saw (device underflow/overflow).  Audio side only.
+ */
+void engine_process(struct engine *e, const float *in, float *out,
+    unsigned frames, uint32_t status) TP_REALTIME;
+
+/*
+ * Control-side senders.  Each takes a message from the pool, stamps it and
+ * pushes it on the command ring.  They return 0, or -1 when the message pool
+ * is exhausted or the ring is full (the caller reports "busy").
+ */
+int engine_send_set(struct engine *e, unsigned stage, unsigned param,
+    double value);
+int engine_send_swap(struct engine *e, struct dsp_chain *chain);
+int engine_send_source(struct engine *e, enum engine_source src,
+    uint64_t generation, double tone_hz, double tone_amp);
+int engine_send_record(struct engine *e, int start, uint64_t generation);
+int engine_send_reset(struct engine *e);
+
+/* Frames' worth of samples one pool block holds for c channels. */
+unsigned engine_block_capacity(const struct engine *e, unsigned channels);
+
+/*
+ * Copies the statistics into *out (control side; any time).  Histograms
+ * are taken as consistent snapshots; counters are each read atomically.
+ */
+void engine_stats_read(struct engine *e, struct engine_stats *out);
+
+/* Allocates an engine_stats (they are large).  Control side. */
+struct engine_stats *engine_stats_new(void);
+
+/* The name of one cause bit, for reports: "late", "source_starved"... */
+const char *engine_cause_name(uint32_t cause_bit);
+
+#endif /* TP_ENGINE_H */

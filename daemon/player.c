@@ -1,0 +1,139 @@
+/*
+ * File playback on the control side.  The file is decoded a block at a
+ * time into pool blocks tagged with the playback's generation; the audio
+ * side discards blocks of any other generation, so a stopped or replaced
+ * file can never leak into the output.  Blocks are sent only after the
+ * engine has applied the source message (it comes back on the return
+ * ring), so the first block of a file is never discarded as stale.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/player.h"
+
+void
+player_init(struct player *p, unsigned depth)
+{
+	memset(p, 0, sizeof(*p));
+	p->depth = depth;
+}
+
+int
+player_start(struct player *p, struct engine *e, const char *path,
+    int loop, char *err, size_t errlen)
+{
+	struct sfin *in;
+
+	in = sfin_open(path, e->setup.rate, e->setup.channels,
+	    engine_block_capacity(e, e->setup.channels), err, errlen);
+	if (in == NULL)
+		return -1;
+	if (engine_send_source(e, ENGINE_SRC_FEED, p->generation + 1, 0,
+	    0) != 0) {
+		sfin_close(in);
+		snprintf(err, errlen, "busy: the message pool is empty; try "
+		    "again");
+		return -1;
+	}
+	player_stop(p);
+	p->in = in;
+	p->path = strdup(path);
+	p->loop = loop;
+	p->generation++;
+	p->state = PLAYER_PENDING;
+	p->frames_fed = 0;
+	p->loops = 0;
+	p->error[0] = '\0';
+	return 0;
+}
+
+void
+player_stop(struct player *p)
+{
+	sfin_close(p->in);
+	p->in = NULL;
+	free(p->path);
+	p->path = NULL;
+	p->state = PLAYER_IDLE;
+}
+
+/* Fills one block; returns 1 if it is the last. */
+static int
+fill(struct player *p, struct engine *e, struct engine_block *b)
+{
+	unsigned cap = engine_block_capacity(e, e->setup.channels);
+	unsigned ch = e->setup.channels;
+	long n;
+
+	b->frames = 0;
+	b->channels = ch;
+	b->generation = p->generation;
+	b->flags = 0;
+	while (b->frames < cap) {
+		n = sfin_read(p->in, b->data + (size_t)b->frames * ch,
+		    cap - b->frames, p->error, sizeof(p->error));
+		if (n < 0)
+			break;
+		b->frames += (uint32_t)n;
+		if (n > 0)
+			continue;
+		/* End of file: wrap around, unless the file is empty. */
+		if (p->loop && p->frames_fed + b->frames > 0 &&
+		    sfin_rewind(p->in) == 0) {
+			p->loops++;
+			continue;
+		}
+		break;
+	}
+	p->frames_fed += b->frames;
+	if (b->frames < cap) {
+		b->flags |= ENGINE_BLOCK_END;
+		return 1;
+	}
+	return 0;
+}
+
+void
+player_refill(struct player *p, struct engine *e, struct rtpool *pool)
+{
+	struct engine_block *b;
+
+	if (p->state != PLAYER_STREAMING)
+		return;
+	while (rtchan_count(&e->feed) < p->depth) {
+		b = rtpool_get(pool);
+		if (b == NULL) {
+			p->pool_empty++;
+			return;
+		}
+		if (fill(p, e, b)) {
+			p->state = PLAYER_DRAINING;
+			/* count < depth <= capacity: room is certain. */
+			(void)rtchan_push_spsc(&e->feed, b);
+			return;
+		}
+		(void)rtchan_push_spsc(&e->feed, b);
+	}
+}
+
+int
+player_returned(struct player *p, const struct rtmsg *m,
+    const struct engine_block *b)
+{
+	if (m != NULL && m->type == ENGINE_MSG_SOURCE &&
+	    m->payload.u64[1] == p->generation && p->state == PLAYER_PENDING)
+		p->state = PLAYER_STREAMING;
+	if (b != NULL && b->generation == p->generation &&
+	    (b->flags & ENGINE_BLOCK_END) && p->state == PLAYER_DRAINING) {
+		player_stop(p);
+		return 1;
+	}
+	return 0;
+}
+
+void
+player_done(struct player *p)
+{
+	player_stop(p);
+}

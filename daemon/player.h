@@ -1,0 +1,64 @@
+/*
+ * File playback, control side: decodes a file into pool blocks and keeps
+ * the engine's feed ring topped up.  The audio side only consumes them.
+ * Control thread only.
+ */
+#ifndef TP_PLAYER_H
+#define TP_PLAYER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "daemon/engine.h"
+#include "daemon/sfin.h"
+
+enum player_state {
+	PLAYER_IDLE,		/* nothing playing */
+	PLAYER_PENDING,		/* source message sent, not yet applied */
+	PLAYER_STREAMING,	/* feeding blocks */
+	PLAYER_DRAINING		/* END block sent; waiting for it back */
+};
+
+struct player {
+	enum player_state state;
+	struct sfin *in;
+	char *path;
+	int loop;
+	uint64_t generation;	/* tags this file's blocks */
+	unsigned depth;		/* feed blocks to keep queued */
+	uint64_t frames_fed;
+	uint64_t loops;		/* times the file wrapped around */
+	uint64_t pool_empty;	/* refills that found no free block */
+	char error[512];	/* the last decode error, or "" */
+};
+
+void player_init(struct player *p, unsigned depth);
+
+/*
+ * Starts playing path (resampled to the engine's rate, mapped to its
+ * channels).  Sends the source message; blocks follow once it is applied.
+ * Returns 0, or -1 with a message.
+ */
+int player_start(struct player *p, struct engine *e, const char *path,
+    int loop, char *err, size_t errlen);
+
+/* Stops: the engine drops queued blocks; the file is closed. */
+void player_stop(struct player *p);
+
+/*
+ * Tops up the feed ring.  Call often (every timer tick).  At the end of
+ * the file (or a decode error, kept in p->error) it sends the END block;
+ * playback is over when that block comes back (player_returned).
+ */
+void player_refill(struct player *p, struct engine *e, struct rtpool *pool);
+
+/*
+ * Tells the player about an item the engine handed back: a source message
+ * or a feed block of the current generation.  Returns 1 if playback ended.
+ */
+int player_returned(struct player *p, const struct rtmsg *m,
+    const struct engine_block *b);
+
+void player_done(struct player *p);
+
+#endif /* TP_PLAYER_H */

@@ -1,0 +1,241 @@
+/*
+ * Parsing control requests.  A request is one line of words separated by
+ * blanks; play and record take the rest of the line as a file name, so
+ * names with spaces work without quoting.  Anything not printable ASCII
+ * (bar tabs) is refused, so a client sending binary gets a plain error.
+ */
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/proto.h"
+
+static const struct {
+	const char *name;
+	const char *help;
+	int writes;
+} commands[PROTO_NCMDS] = {
+	[PROTO_STATUS] = { "status", "status: state, device, source, load "
+	    "and xruns in one object", 0 },
+	[PROTO_STATS] = { "stats", "stats: every statistic (timings, xruns, "
+	    "pool, stages, meters, episodes)", 0 },
+	[PROTO_STATS_RESET] = { "stats reset", "stats reset: start the "
+	    "statistics afresh", 1 },
+	[PROTO_SET] = { "set", "set STAGE.PARAM VALUE: change a parameter "
+	    "live (smoothed)", 1 },
+	[PROTO_GET] = { "get", "get STAGE.PARAM | get STAGE: current "
+	    "values", 0 },
+	[PROTO_CHAIN] = { "chain", "chain: the stages, their types and "
+	    "parameters", 0 },
+	[PROTO_RELOAD] = { "reload", "reload: re-read the config and swap "
+	    "the chain in with a crossfade", 1 },
+	[PROTO_PLAY] = { "play", "play [--once] FILE: play FILE through the "
+	    "chain (looping unless --once)", 1 },
+	[PROTO_STOP] = { "stop", "stop: stop playing; back to the "
+	    "configured input", 1 },
+	[PROTO_RECORD] = { "record", "record FILE: record the processed "
+	    "output to FILE", 1 },
+	[PROTO_RECORD_STOP] = { "record stop", "record stop: finish the "
+	    "recording (replies once the file is complete)", 1 },
+	[PROTO_METRICS] = { "metrics", "metrics: Prometheus text format, "
+	    "ended by a line '# EOF'", 0 },
+	[PROTO_HELP] = { "help", "help: this list", 0 },
+};
+
+const char *
+proto_cmd_name(enum proto_cmd cmd)
+{
+	return (unsigned)cmd < PROTO_NCMDS ? commands[cmd].name : "?";
+}
+
+const char *
+proto_help(enum proto_cmd cmd)
+{
+	return (unsigned)cmd < PROTO_NCMDS ? commands[cmd].help : "?";
+}
+
+int
+proto_cmd_writes(enum proto_cmd cmd)
+{
+	return (unsigned)cmd < PROTO_NCMDS && commands[cmd].writes;
+}
+
+/* Copies the next blank-separated word; returns its length (0: none). */
+static size_t
+next_word(const char **p, const char *end, char *buf, size_t buflen)
+{
+	const char *s = *p, *w;
+	size_t n;
+
+	while (s < end && (*s == ' ' || *s == '\t'))
+		s++;
+	w = s;
+	while (s < end && *s != ' ' && *s != '\t')
+		s++;
+	n = (size_t)(s - w);
+	*p = s;
+	if (n == 0 || n >= buflen)
+		return n;
+	memcpy(buf, w, n);
+	buf[n] = '\0';
+	return n;
+}
+
+/* The rest of the line, blanks trimmed at both ends. */
+static size_t
+rest_of_line(const char *p, const char *end, char *buf, size_t buflen)
+{
+	size_t n;
+
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	n = (size_t)(end - p);
+	if (n >= buflen)
+		return n;
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	return n;
+}
+
+static int
+parse_target(const char *word, struct proto_req *req, int need_param,
+    char *err, size_t errlen)
+{
+	const char *dot = strchr(word, '.');
+	size_t n = dot ? (size_t)(dot - word) : strlen(word);
+
+	if (n == 0 || n >= sizeof(req->stage) || (dot == NULL && need_param) ||
+	    (dot != NULL && (dot[1] == '\0' ||
+	    strlen(dot + 1) >= sizeof(req->param)))) {
+		snprintf(err, errlen, "'%.64s': expected STAGE.PARAM, e.g. "
+		    "vol.gain", word);
+		return -1;
+	}
+	memcpy(req->stage, word, n);
+	req->stage[n] = '\0';
+	req->param[0] = '\0';
+	if (dot != NULL)
+		snprintf(req->param, sizeof(req->param), "%s", dot + 1);
+	return 0;
+}
+
+int
+proto_parse(const char *line, size_t len, struct proto_req *req, char *err,
+    size_t errlen)
+{
+	const char *p = line, *end = line + len;
+	char verb[32], word[128], extra[8];
+	char *num_end;
+	size_t i, n;
+
+	memset(req, 0, sizeof(*req));
+	if (len > 0 && line[len - 1] == '\r')
+		end--;	/* telnet and some socat settings send CRLF */
+	for (i = 0; i < (size_t)(end - line); i++) {
+		unsigned char c = (unsigned char)line[i];
+
+		if (c != '\t' && (c < 0x20 || c > 0x7e)) {
+			snprintf(err, errlen, "byte %zu is 0x%02x: requests "
+			    "are printable text; try 'help'", i + 1, c);
+			return -1;
+		}
+	}
+	n = next_word(&p, end, verb, sizeof(verb));
+	if (n == 0) {
+		snprintf(err, errlen, "empty request; try 'help'");
+		return -1;
+	}
+	if (n >= sizeof(verb)) {
+		snprintf(err, errlen, "unknown command; try 'help'");
+		return -1;
+	}
+	if (strcmp(verb, "stats") == 0) {
+		n = next_word(&p, end, word, sizeof(word));
+		if (n == 0)
+			req->cmd = PROTO_STATS;
+		else if (n < sizeof(word) && strcmp(word, "reset") == 0)
+			req->cmd = PROTO_STATS_RESET;
+		else {
+			snprintf(err, errlen, "usage: stats | stats reset");
+			return -1;
+		}
+	} else if (strcmp(verb, "record") == 0) {
+		n = rest_of_line(p, end, req->path, sizeof(req->path));
+		if (n == 0) {
+			snprintf(err, errlen, "usage: record FILE | record "
+			    "stop");
+			return -1;
+		}
+		req->cmd = strcmp(req->path, "stop") == 0 ?
+		    PROTO_RECORD_STOP : PROTO_RECORD;
+		if (req->cmd == PROTO_RECORD_STOP)
+			req->path[0] = '\0';
+		return 0;
+	} else if (strcmp(verb, "play") == 0) {
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+		if ((size_t)(end - p) >= 6 && strncmp(p, "--once", 6) == 0 &&
+		    (end - p == 6 || p[6] == ' ' || p[6] == '\t')) {
+			req->once = 1;
+			p += 6;
+		}
+		n = rest_of_line(p, end, req->path, sizeof(req->path));
+		if (n == 0) {
+			snprintf(err, errlen, "usage: play [--once] FILE");
+			return -1;
+		}
+		req->cmd = PROTO_PLAY;
+		return 0;
+	} else if (strcmp(verb, "set") == 0) {
+		n = next_word(&p, end, word, sizeof(word));
+		if (n == 0 || n >= sizeof(word) ||
+		    parse_target(word, req, 1, err, errlen) != 0) {
+			if (n == 0 || n >= sizeof(word))
+				snprintf(err, errlen, "usage: set "
+				    "STAGE.PARAM VALUE");
+			return -1;
+		}
+		n = next_word(&p, end, word, sizeof(word));
+		if (n == 0 || n >= sizeof(word)) {
+			snprintf(err, errlen, "usage: set STAGE.PARAM VALUE");
+			return -1;
+		}
+		req->value = strtod(word, &num_end);
+		if (*num_end != '\0' || !isfinite(req->value)) {
+			snprintf(err, errlen, "'%s' is not a number", word);
+			return -1;
+		}
+		req->cmd = PROTO_SET;
+	} else if (strcmp(verb, "get") == 0) {
+		n = next_word(&p, end, word, sizeof(word));
+		if (n == 0 || n >= sizeof(word)) {
+			snprintf(err, errlen, "usage: get STAGE.PARAM | get "
+			    "STAGE");
+			return -1;
+		}
+		if (parse_target(word, req, 0, err, errlen) != 0)
+			return -1;
+		req->cmd = PROTO_GET;
+	} else {
+		for (i = 0; i < PROTO_NCMDS; i++)
+			if (strchr(commands[i].name, ' ') == NULL &&
+			    strcmp(verb, commands[i].name) == 0)
+				break;
+		if (i == PROTO_NCMDS || i == PROTO_SET || i == PROTO_GET) {
+			snprintf(err, errlen, "unknown command '%s'; try "
+			    "'help'", verb);
+			return -1;
+		}
+		req->cmd = (enum proto_cmd)i;
+	}
+	if (next_word(&p, end, extra, sizeof(extra)) != 0) {
+		snprintf(err, errlen, "%s takes no more arguments; try 'help'",
+		    proto_cmd_name(req->cmd));
+		return -1;
+	}
+	return 0;
+}

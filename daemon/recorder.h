@@ -1,0 +1,66 @@
+/*
+ * Recording, control side: keeps the engine supplied with empty record
+ * blocks and writes the filled ones to a file that stays valid at every
+ * moment (its header is rewritten after each write).  Control thread only.
+ */
+#ifndef TP_RECORDER_H
+#define TP_RECORDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "daemon/engine.h"
+#include "daemon/sfout.h"
+
+enum recorder_state {
+	RECORDER_OFF,
+	RECORDER_ON,		/* blocks flowing into the file */
+	RECORDER_STOPPING	/* stop sent; waiting for the END block */
+};
+
+struct recorder {
+	enum recorder_state state;
+	struct sfout *out;
+	char *path;
+	uint64_t generation;
+	unsigned depth;		/* empty blocks to keep offered */
+	uint64_t frames;	/* written to the file */
+	uint64_t pool_empty;	/* top-ups that found no free block */
+	char error[512];	/* a write error that ended the recording */
+};
+
+void recorder_init(struct recorder *r, unsigned depth);
+
+/* Starts recording the engine's output to path.  Returns 0 or -1. */
+int recorder_start(struct recorder *r, struct engine *e, const char *path,
+    char *err, size_t errlen);
+
+/* Asks the engine to stop; the file is finished when END arrives. */
+int recorder_stop(struct recorder *r, struct engine *e);
+
+/*
+ * Offers empty blocks and writes filled ones.  Returns 1 when a recording
+ * finished (END written, or a write error in r->error) during this call.
+ */
+int recorder_pump(struct recorder *r, struct engine *e, struct rtpool *pool);
+
+/*
+ * The audio stopped (device lost): writes the block the engine was filling,
+ * so every processed frame is in the file, and goes on recording when the
+ * audio comes back.  Call only when no callback can run.
+ */
+void recorder_salvage(struct recorder *r, struct engine *e,
+    struct rtpool *pool);
+
+/*
+ * The audio has stopped for good (shutdown, device lost): writes what the
+ * engine still holds and closes the file.  Call only when no callback can
+ * run.
+ */
+void recorder_finish_stopped(struct recorder *r, struct engine *e,
+    struct rtpool *pool);
+
+void recorder_done(struct recorder *r, struct rtpool *pool,
+    struct engine *e);
+
+#endif /* TP_RECORDER_H */

@@ -1,0 +1,367 @@
+/*
+ * Offline rendering: three threads and the daemon's engine.
+ *
+ *   reader thread  --feed ring-->  engine (this thread)  --rec ring-->  writer
+ *
+ * The reader fills pool blocks from the input file; this thread calls
+ * engine_process exactly as the audio callback would, with recording on;
+ * the writer encodes the recorded blocks.  Unlike the callback, this loop
+ * may wait: it sleeps on a semaphore until a block is ready, so nothing is
+ * ever starved offline.  Pool blocks are split into two quotas, one for
+ * the reader and one for recording, so neither side can take every block
+ * and deadlock the other.  The output is trimmed to the input's length
+ * (the last engine period is padded with silence).
+ */
+#include <ck_pr.h>
+#include <math.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon/chainbuild.h"
+#include "daemon/engine.h"
+#include "daemon/render.h"
+#include "daemon/sfin.h"
+#include "daemon/sfout.h"
+#include "rtpool/rtclock.h"
+
+#define QUOTA 8		/* blocks the reader (and recording) may hold */
+#define GEN 1		/* one file, one recording: one generation */
+
+struct job {
+	struct engine engine;
+	struct rtpool blocks;
+	struct rtmsgpool msgs;
+	struct sfin *in;
+	struct sfout *out;
+	unsigned channels, out_channels, block_frames;
+	sem_t reader_quota, record_quota, feed_ready, rec_ready;
+	uint64_t total_frames;	/* set by the reader at the end */
+	int total_known;	/* ck_pr: published after total_frames */
+	int failed;		/* ck_pr: some thread gave up */
+	int pools_ready;	/* blocks and msgs were initialised */
+	char reader_err[512], writer_err[512];
+	volatile sig_atomic_t *interrupted;
+};
+
+static int
+stop_requested(struct job *j)
+{
+	return ck_pr_load_int(&j->failed) ||
+	    (j->interrupted != NULL && *j->interrupted);
+}
+
+static void *
+reader_main(void *arg)
+{
+	struct job *j = arg;
+	struct engine_block *b;
+	long n;
+	uint64_t total = 0;
+
+	for (;;) {
+		sem_wait(&j->reader_quota);
+		b = rtpool_get(&j->blocks);	/* quota: cannot fail */
+		n = stop_requested(j) ? -1 : sfin_read(j->in, b->data,
+		    j->block_frames, j->reader_err, sizeof(j->reader_err));
+		b->channels = j->channels;
+		b->generation = GEN;
+		b->flags = 0;
+		if (n < 0) {
+			ck_pr_store_int(&j->failed, 1);
+			n = 0;
+		}
+		b->frames = (uint32_t)n;
+		total += (uint64_t)n;
+		if (n < (long)j->block_frames) {
+			b->flags = ENGINE_BLOCK_END;
+			j->total_frames = total;
+			/* The writer reads total_frames after total_known. */
+			ck_pr_fence_store();
+			ck_pr_store_int(&j->total_known, 1);
+		}
+		/* Feed capacity exceeds the reader's quota: cannot fail. */
+		(void)rtchan_push_spsc(&j->engine.feed, b);
+		sem_post(&j->feed_ready);
+		if (b->flags & ENGINE_BLOCK_END)
+			return NULL;
+	}
+}
+
+static void *
+writer_main(void *arg)
+{
+	struct job *j = arg;
+	struct engine_block *b;
+	uint64_t written = 0, n;
+	int done = 0;
+
+	while (!done) {
+		sem_wait(&j->rec_ready);
+		while ((b = rtchan_pop_spsc(&j->engine.rec)) != NULL) {
+			n = b->frames;
+			if (ck_pr_load_int(&j->total_known)) {
+				/* Pairs with the reader's store fence. */
+				ck_pr_fence_load();
+				if (written + n > j->total_frames)
+					n = j->total_frames - written;
+			}
+			if (n > 0 && !ck_pr_load_int(&j->failed) &&
+			    sfout_write(j->out, b->data, n, j->writer_err,
+			    sizeof(j->writer_err)) != 0)
+				ck_pr_store_int(&j->failed, 1);
+			written += n;
+			if (b->flags & ENGINE_BLOCK_END)
+				done = 1;
+			rtpool_put(&j->blocks, b);
+			sem_post(&j->record_quota);
+		}
+	}
+	return NULL;
+}
+
+/* Hands back what the engine returned: feed blocks and messages. */
+static void
+recycle(struct job *j)
+{
+	void *item;
+
+	while ((item = rtchan_pop_spsc(&j->engine.ret)) != NULL) {
+		if (rtpool_owns(&j->blocks, item)) {
+			rtpool_put(&j->blocks, item);
+			sem_post(&j->reader_quota);
+		} else
+			rtmsg_put(&j->msgs, item);
+	}
+}
+
+/* Keeps one empty block ready for the engine to record into. */
+static void
+offer_record_block(struct job *j)
+{
+	void *b;
+
+	if (rtchan_count(&j->engine.recfree) > 0)
+		return;
+	sem_wait(&j->record_quota);
+	b = rtpool_get(&j->blocks);
+	(void)rtchan_push_spsc(&j->engine.recfree, b);
+}
+
+static void
+draw_progress(const struct job *j, uint64_t frames, double rate,
+    double elapsed)
+{
+	const struct sfin_info *info = sfin_info(j->in);
+	double secs = (double)frames / rate;
+
+	if (info->frames > 0)
+		fprintf(stderr, "\r%5.1f%%  %7.1f s of %.1f s  %6.1fx "
+		    "realtime ", 100.0 * (double)frames /
+		    ((double)info->frames * rate / info->rate), secs,
+		    (double)info->frames / info->rate,
+		    elapsed > 0 ? secs / elapsed : 0);
+	else
+		fprintf(stderr, "\r%7.1f s  %6.1fx realtime ", secs,
+		    elapsed > 0 ? secs / elapsed : 0);
+}
+
+/* The engine loop: runs until the feed's END block has been processed. */
+static void
+drive(struct job *j, const struct render_opts *o, uint64_t t0)
+{
+	struct engine *e = &j->engine;
+	uint64_t next_draw = t0, now;
+	int stopping = 0;
+
+	for (;;) {
+		sem_wait(&j->feed_ready);
+		offer_record_block(j);
+		engine_process(e, NULL, NULL, j->block_frames, 0);
+		recycle(j);
+		sem_post(&j->rec_ready);
+		if (o->progress && (now = rtclock_ns()) >= next_draw) {
+			draw_progress(j, ck_pr_load_64(
+			    &e->live->counters.frames), e->setup.rate,
+			    (double)(now - t0) / 1e9);
+			next_draw = now + 200000000;
+		}
+		if (e->feed_ended || stopping)
+			break;
+		if (ck_pr_load_int(&j->failed))
+			stopping = 1;
+	}
+	/* The stop message flushes the last, partial record block. */
+	engine_send_record(e, 0, GEN);
+	offer_record_block(j);
+	engine_process(e, NULL, NULL, j->block_frames, 0);
+	recycle(j);
+	sem_post(&j->rec_ready);
+	if (o->progress)
+		fprintf(stderr, "\r%60s\r", "");
+}
+
+static void
+summarize(struct job *j, struct render_result *r)
+{
+	struct engine_stats *s = j->engine.live;
+	const struct dsp_meter *m = &s->meter;
+	double scale = 64.0 / j->block_frames;
+	unsigned c;
+
+	r->peak = 0;
+	r->clipped = 0;
+	for (c = 0; c < j->out_channels; c++) {
+		if (m->peak[c] > r->peak)
+			r->peak = m->peak[c];
+		r->clipped += m->clipped[c];
+	}
+	rthist_summarize(&s->callback_ns, &r->per64);
+	r->per64.min = (uint64_t)((double)r->per64.min * scale);
+	r->per64.max = (uint64_t)((double)r->per64.max * scale);
+	r->per64.p50 = (uint64_t)((double)r->per64.p50 * scale);
+	r->per64.p90 = (uint64_t)((double)r->per64.p90 * scale);
+	r->per64.p99 = (uint64_t)((double)r->per64.p99 * scale);
+	r->per64.p999 = (uint64_t)((double)r->per64.p999 * scale);
+	r->per64.mean *= scale;
+	r->budget64_ns = 64.0 * 1e9 / r->rate;
+}
+
+static int
+setup_job(struct job *j, const char *inpath, const char *outpath,
+    const struct render_opts *o, struct render_result *r, char *err,
+    size_t errlen)
+{
+	struct engine_setup es;
+	struct dsp_chain *chain;
+	const struct sfin_info *info;
+	unsigned maxch;
+	char why[512];
+
+	j->block_frames = o->block_frames;
+	j->interrupted = o->interrupted;
+	j->in = sfin_open(inpath, 0, 0, j->block_frames, err, errlen);
+	if (j->in == NULL)
+		return -1;
+	info = sfin_info(j->in);
+	j->channels = info->channels;
+	r->rate = info->rate;
+	r->channels = info->channels;
+	snprintf(r->in_format, sizeof(r->in_format), "%s", info->format);
+	if (j->channels > DSP_MAX_CHANNELS) {
+		snprintf(err, errlen, "%s: %u channels; at most %d", inpath,
+		    j->channels, DSP_MAX_CHANNELS);
+		return -1;
+	}
+	chain = chainbuild_new(o->cfg, info->rate, j->channels,
+	    j->block_frames, why, sizeof(why));
+	if (chain == NULL) {
+		snprintf(err, errlen, "%s (for %s: %u channels at %g Hz)",
+		    why, inpath, j->channels, info->rate);
+		return -1;
+	}
+	j->out_channels = dsp_chain_out_channels(chain);
+	r->out_channels = j->out_channels;
+	maxch = j->channels > j->out_channels ? j->channels : j->out_channels;
+	if (rtpool_init(&j->blocks, sizeof(struct engine_block) +
+	    sizeof(float) * (size_t)j->block_frames * maxch,
+	    2 * QUOTA + 2) != RTPOOL_OK ||
+	    rtmsgpool_init(&j->msgs, 16) != RTPOOL_OK) {
+		dsp_chain_del(chain);
+		snprintf(err, errlen, "out of memory for the block pool");
+		return -1;
+	}
+	j->pools_ready = 1;
+	memset(&es, 0, sizeof(es));
+	es.rate = info->rate;
+	es.max_frames = j->block_frames;
+	es.channels = j->channels;
+	es.out_channels = j->out_channels;
+	es.block_frames = j->block_frames;
+	es.blocks = &j->blocks;
+	es.msgs = &j->msgs;
+	es.ring_capacity = 2 * QUOTA;
+	es.offline = 1;
+	if (engine_init(&j->engine, &es, chain, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "%s", why);
+		return -1;
+	}
+	j->out = sfout_open(outpath, SFOUT_ATOMIC, info->rate,
+	    j->out_channels, err, errlen);
+	if (j->out == NULL)
+		return -1;
+	if (o->temp_slot != NULL)
+		*o->temp_slot = sfout_temp_path(j->out);
+	sem_init(&j->reader_quota, 0, QUOTA);
+	sem_init(&j->record_quota, 0, QUOTA);
+	sem_init(&j->feed_ready, 0, 0);
+	sem_init(&j->rec_ready, 0, 0);
+	return 0;
+}
+
+static void
+teardown(struct job *j, const struct render_opts *o)
+{
+	if (o->temp_slot != NULL)
+		*o->temp_slot = NULL;
+	if (j->out != NULL)
+		sfout_abort(j->out);
+	if (j->engine.live != NULL) {
+		recycle(j);
+		engine_done(&j->engine);
+	}
+	if (j->pools_ready) {
+		rtpool_done(&j->blocks);
+		rtmsgpool_done(&j->msgs);
+	}
+	sfin_close(j->in);
+}
+
+int
+render_file(const char *inpath, const char *outpath,
+    const struct render_opts *o, struct render_result *r, char *err,
+    size_t errlen)
+{
+	struct job *j;
+	pthread_t reader, writer;
+	uint64_t t0;
+	int rc = -1;
+
+	memset(r, 0, sizeof(*r));
+	j = calloc(1, sizeof(*j));
+	if (j == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (setup_job(j, inpath, outpath, o, r, err, errlen) != 0)
+		goto out;
+	engine_send_source(&j->engine, ENGINE_SRC_FEED, GEN, 0, 0);
+	engine_send_record(&j->engine, 1, GEN);
+	t0 = rtclock_ns();
+	pthread_create(&reader, NULL, reader_main, j);
+	pthread_create(&writer, NULL, writer_main, j);
+	drive(j, o, t0);
+	pthread_join(reader, NULL);
+	pthread_join(writer, NULL);
+	r->wall_s = (double)(rtclock_ns() - t0) / 1e9;
+	r->frames = sfout_frames(j->out);
+	summarize(j, r);
+	if (j->reader_err[0] != '\0')
+		snprintf(err, errlen, "%s", j->reader_err);
+	else if (j->writer_err[0] != '\0')
+		snprintf(err, errlen, "%s", j->writer_err);
+	else if (o->interrupted != NULL && *o->interrupted)
+		snprintf(err, errlen, "%s: interrupted", outpath);
+	else {
+		rc = sfout_commit(j->out, err, errlen);
+		j->out = NULL;
+	}
+out:
+	teardown(j, o);
+	free(j);
+	return rc;
+}

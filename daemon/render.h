@@ -1,0 +1,47 @@
+/*
+ * Offline rendering of one file through the same engine, pool and rings the
+ * daemon runs live: a reader thread decodes into pool blocks, the engine
+ * processes them as the callback would, a writer thread encodes.
+ */
+#ifndef TP_RENDER_H
+#define TP_RENDER_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "rtpool/rthist.h"
+
+struct render_opts {
+	const struct config *cfg;
+	unsigned block_frames;	/* frames the engine processes at a time */
+	int progress;		/* draw progress on stderr */
+	/* Where the temporary output's name is published while it exists,
+	   so a signal handler can remove it; may be NULL. */
+	const char *volatile *temp_slot;
+	volatile sig_atomic_t *interrupted;	/* set by a signal: give up */
+};
+
+struct render_result {
+	uint64_t frames;	/* written: the input's length */
+	double rate;
+	unsigned channels, out_channels;
+	char in_format[64];
+	double wall_s;
+	float peak;		/* linear, over all output channels */
+	uint64_t clipped;	/* output samples with |x| >= 1 */
+	/* engine time per block, scaled to a 64-frame period, in ns */
+	struct rthist_summary per64;
+	double budget64_ns;	/* a 64-frame period at this rate */
+};
+
+/*
+ * Renders in to out (format from out's extension).  Returns 0, or -1 with a
+ * message; on failure no output file is left behind.
+ */
+int render_file(const char *in, const char *out,
+    const struct render_opts *o, struct render_result *r, char *err,
+    size_t errlen);
+
+#endif /* TP_RENDER_H */

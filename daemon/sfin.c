@@ -1,0 +1,305 @@
+/*
+ * Audio file input: libsndfile decodes, soxr converts the rate, and a small
+ * channel map adapts the file to the engine.  It does not run in the audio
+ * callback: the control thread (or the render reader thread) fills pool
+ * blocks from it.
+ *
+ * The resampler is driven in fixed input chunks; its output is buffered so
+ * that sfin_read can hand out exactly what it was asked for.
+ */
+#include <errno.h>
+#include <sndfile.h>
+#include <soxr.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/sfin.h"
+
+struct sfin {
+	SNDFILE *sf;
+	struct sfin_info info;
+	char *path;
+	unsigned out_channels;
+	double out_rate;
+	int64_t frames_read;	/* from the file, to detect truncation */
+	int file_ended;
+	soxr_t soxr;		/* NULL when the rates match */
+	unsigned chunk;		/* file frames read at a time */
+	float *filebuf;		/* chunk x file channels */
+	float *mapbuf;		/* chunk x out channels, before resampling */
+	float *outbuf;		/* resampled, waiting to be handed out */
+	size_t out_cap, out_have, out_pos;	/* in frames */
+};
+
+static void
+describe_format(int format, char *buf, size_t len)
+{
+	SF_FORMAT_INFO fi;
+
+	memset(&fi, 0, sizeof(fi));
+	fi.format = format & SF_FORMAT_TYPEMASK;
+	if (sf_command(NULL, SFC_GET_FORMAT_INFO, &fi, sizeof(fi)) != 0)
+		fi.name = "unknown";
+	snprintf(buf, len, "%s", fi.name);
+}
+
+/*
+ * libsndfile reads a truncated WAV or AIFF without complaint, up to where
+ * the file ends; only its log says "data : N (should be M)".  A shorter
+ * file than its header promises is an error here: the rest of the audio
+ * is missing.
+ */
+static int
+truncated(SNDFILE *sf, long long *promised, long long *holds)
+{
+	char log[8192], *line;
+
+	if (sf_command(sf, SFC_GET_LOG_INFO, log, sizeof(log)) <= 0)
+		return 0;
+	for (line = strtok(log, "\n"); line != NULL;
+	    line = strtok(NULL, "\n")) {
+		if ((strncmp(line, "data", 4) == 0 ||
+		    strncmp(line, "SSND", 4) == 0) &&
+		    sscanf(line + 4, " : %lld (should be %lld)", promised,
+		    holds) == 2 && *holds < *promised)
+			return 1;
+	}
+	return 0;
+}
+
+struct sfin *
+sfin_open(const char *path, double out_rate, unsigned out_channels,
+    unsigned max_frames, char *err, size_t errlen)
+{
+	struct sfin *in;
+	SF_INFO si;
+	soxr_error_t serr;
+	soxr_io_spec_t io;
+	soxr_quality_spec_t q;
+	double ratio;
+
+	in = calloc(1, sizeof(*in));
+	if (in == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return NULL;
+	}
+	memset(&si, 0, sizeof(si));
+	in->sf = sf_open(path, SFM_READ, &si);
+	if (in->sf == NULL) {
+		FILE *f = fopen(path, "rb");
+
+		/* libsndfile says "System error" for a missing file;
+		   say which it is. */
+		if (f == NULL)
+			snprintf(err, errlen, "%s: cannot open: %s", path,
+			    strerror(errno));
+		else {
+			fclose(f);
+			snprintf(err, errlen, "%s: not an audio file "
+			    "libsndfile can read (%s)", path,
+			    sf_strerror(NULL));
+		}
+		free(in);
+		return NULL;
+	}
+	if (si.channels < 1 || si.channels > 64 || si.samplerate < 1) {
+		snprintf(err, errlen, "%s: %d channels at %d Hz is not "
+		    "supported", path, si.channels, si.samplerate);
+		goto fail;
+	}
+	{
+		long long promised, holds;
+
+		if (truncated(in->sf, &promised, &holds)) {
+			snprintf(err, errlen, "%s: truncated: the header "
+			    "promises %lld bytes of audio, the file holds "
+			    "%lld", path, promised, holds);
+			goto fail;
+		}
+	}
+	in->path = strdup(path);
+	in->info.rate = si.samplerate;
+	in->info.channels = (unsigned)si.channels;
+	in->info.frames = si.frames == SF_COUNT_MAX ? -1 : si.frames;
+	describe_format(si.format, in->info.format, sizeof(in->info.format));
+	in->out_rate = out_rate > 0 ? out_rate : si.samplerate;
+	in->out_channels = out_channels ? out_channels : (unsigned)si.channels;
+	/* Read floats in [-1, 1] whatever the file's integer width. */
+	sf_command(in->sf, SFC_SET_NORM_FLOAT, NULL, SF_TRUE);
+
+	in->chunk = max_frames;
+	ratio = in->out_rate / in->info.rate;
+	if (ratio != 1.0) {
+		/* Enough output room for one chunk at any ratio. */
+		in->out_cap = (size_t)((double)in->chunk * ratio) + 64;
+		io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I);
+		q = soxr_quality_spec(SOXR_HQ, 0);
+		in->soxr = soxr_create(in->info.rate, in->out_rate,
+		    in->out_channels, &serr, &io, &q, NULL);
+		if (in->soxr == NULL) {
+			snprintf(err, errlen, "%s: cannot resample %g Hz to "
+			    "%g Hz: %s", path, in->info.rate, in->out_rate,
+			    serr);
+			goto fail;
+		}
+	} else
+		in->out_cap = in->chunk;
+	in->filebuf = malloc(sizeof(float) * in->chunk * in->info.channels);
+	in->mapbuf = malloc(sizeof(float) * in->chunk * in->out_channels);
+	in->outbuf = malloc(sizeof(float) * in->out_cap * in->out_channels);
+	if (in->path == NULL || in->filebuf == NULL || in->mapbuf == NULL ||
+	    in->outbuf == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto fail;
+	}
+	return in;
+fail:
+	sfin_close(in);
+	return NULL;
+}
+
+const struct sfin_info *
+sfin_info(const struct sfin *in)
+{
+	return &in->info;
+}
+
+/* File frames -> out channels. */
+static void
+map_channels(const struct sfin *in, const float *src, float *dst, size_t n)
+{
+	unsigned fc = in->info.channels, oc = in->out_channels, c;
+	size_t i;
+
+	if (fc == oc) {
+		memcpy(dst, src, sizeof(float) * n * oc);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		for (c = 0; c < oc; c++)
+			dst[i * oc + c] = fc == 1 ? src[i] :
+			    c < fc ? src[i * fc + c] : 0.0f;
+}
+
+/* Reads one chunk from the file into mapbuf; returns frames, 0 at end. */
+static long
+read_chunk(struct sfin *in, char *err, size_t errlen)
+{
+	sf_count_t n;
+
+	if (in->file_ended)
+		return 0;
+	n = sf_readf_float(in->sf, in->filebuf, in->chunk);
+	if (n < 0 || sf_error(in->sf) != SF_ERR_NO_ERROR) {
+		snprintf(err, errlen, "%s: decoding failed after %lld "
+		    "frames: %s", in->path, (long long)in->frames_read,
+		    sf_strerror(in->sf));
+		return -1;
+	}
+	in->frames_read += n;
+	if (n == 0) {
+		in->file_ended = 1;
+		if (in->info.frames >= 0 && in->frames_read < in->info.frames) {
+			snprintf(err, errlen, "%s: truncated: the header "
+			    "promises %lld frames, the file holds %lld",
+			    in->path, (long long)in->info.frames,
+			    (long long)in->frames_read);
+			return -1;
+		}
+		return 0;
+	}
+	map_channels(in, in->filebuf, in->mapbuf, (size_t)n);
+	return (long)n;
+}
+
+/* Refills outbuf; returns frames now waiting, 0 at end, -1 on error. */
+static long
+refill(struct sfin *in, char *err, size_t errlen)
+{
+	size_t done = 0;
+	long n;
+	soxr_error_t serr;
+
+	in->out_pos = in->out_have = 0;
+	while (done == 0) {
+		n = read_chunk(in, err, errlen);
+		if (n < 0)
+			return -1;
+		if (in->soxr == NULL) {
+			if (n == 0)
+				return 0;
+			memcpy(in->outbuf, in->mapbuf,
+			    sizeof(float) * (size_t)n * in->out_channels);
+			done = (size_t)n;
+			break;
+		}
+		/* At the end, NULL input asks soxr for what it holds. */
+		serr = soxr_process(in->soxr, n ? in->mapbuf : NULL,
+		    (size_t)n, NULL, in->outbuf, in->out_cap, &done);
+		if (serr != NULL) {
+			snprintf(err, errlen, "%s: resampling failed: %s",
+			    in->path, serr);
+			return -1;
+		}
+		if (n == 0 && done == 0)
+			return 0;
+	}
+	in->out_have = done;
+	return (long)done;
+}
+
+long
+sfin_read(struct sfin *in, float *buf, unsigned frames, char *err,
+    size_t errlen)
+{
+	unsigned oc = in->out_channels;
+	size_t got = 0, n;
+	long r;
+
+	while (got < frames) {
+		if (in->out_pos == in->out_have) {
+			r = refill(in, err, errlen);
+			if (r < 0)
+				return -1;
+			if (r == 0)
+				break;
+		}
+		n = in->out_have - in->out_pos;
+		if (n > frames - got)
+			n = frames - got;
+		memcpy(buf + got * oc, in->outbuf + in->out_pos * oc,
+		    sizeof(float) * n * oc);
+		in->out_pos += n;
+		got += n;
+	}
+	return (long)got;
+}
+
+int
+sfin_rewind(struct sfin *in)
+{
+	if (sf_seek(in->sf, 0, SEEK_SET) != 0)
+		return -1;
+	in->frames_read = 0;
+	in->file_ended = 0;
+	in->out_pos = in->out_have = 0;
+	if (in->soxr != NULL)
+		soxr_clear(in->soxr);
+	return 0;
+}
+
+void
+sfin_close(struct sfin *in)
+{
+	if (in == NULL)
+		return;
+	if (in->sf != NULL)
+		sf_close(in->sf);
+	soxr_delete(in->soxr);
+	free(in->filebuf);
+	free(in->mapbuf);
+	free(in->outbuf);
+	free(in->path);
+	free(in);
+}

@@ -1,0 +1,55 @@
+/*
+ * Writing audio files: the format comes from the file name's extension.
+ * Control side (or a writer thread): it allocates and blocks on the disk.
+ *
+ * Two ways to write.  SFOUT_ATOMIC writes to a temporary name beside the
+ * target and renames it into place on sfout_commit, so a failed or
+ * interrupted write never leaves a partial file (tidepool-render).
+ * SFOUT_LIVE writes the target directly and keeps its header up to date
+ * after every write, so the file stays valid if the process dies
+ * (recordings).
+ */
+#ifndef TP_SFOUT_H
+#define TP_SFOUT_H
+
+#include <stddef.h>
+
+struct sfout;
+
+enum sfout_mode { SFOUT_ATOMIC, SFOUT_LIVE };
+
+/*
+ * Opens path for rate and channels, format chosen from its extension
+ * (.wav .flac .ogg .aiff .caf ...; floats where the format has them).
+ * Returns NULL with a message naming the file and the problem.
+ */
+struct sfout *sfout_open(const char *path, enum sfout_mode mode,
+    double rate, unsigned channels, char *err, size_t errlen);
+
+/* Writes frames interleaved frames.  Returns 0, or -1 with a message. */
+int sfout_write(struct sfout *out, const float *buf, size_t frames,
+    char *err, size_t errlen);
+
+/* Frames written so far. */
+size_t sfout_frames(const struct sfout *out);
+
+/*
+ * Finishes the file: closes it and, in SFOUT_ATOMIC mode, renames it into
+ * place.  Returns 0, or -1 with a message (and no file left behind).
+ * Frees out either way.
+ */
+int sfout_commit(struct sfout *out, char *err, size_t errlen);
+
+/* Gives up: closes, removes the temporary file (ATOMIC), frees out. */
+void sfout_abort(struct sfout *out);
+
+/*
+ * The temporary file's name while an ATOMIC write is open, or NULL: for a
+ * signal handler that must unlink it (async-signal-safe to read).
+ */
+const char *sfout_temp_path(const struct sfout *out);
+
+/* The libsndfile major format for a file name, or 0 if unknown. */
+int sfout_format_for(const char *path);
+
+#endif /* TP_SFOUT_H */

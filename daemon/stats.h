@@ -1,0 +1,70 @@
+/*
+ * Statistics as people read them: the engine's raw counters and histograms
+ * turned into the JSON of "stats", the Prometheus text of "metrics" and the
+ * one-line summary for systemd's STATUS=.  "stats reset" is a baseline kept
+ * here, subtracted from later snapshots, so the audio side never has to
+ * clear its histograms.  Control thread only.
+ */
+#ifndef TP_STATS_H
+#define TP_STATS_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "daemon/engine.h"
+
+/* What the control side knows beside the engine's own figures. */
+struct stats_context {
+	const char *state;	/* "running", "disconnected", ... */
+	const char *device;
+	double rate;
+	unsigned period;
+	unsigned channels, out_channels;
+	const struct dsp_chain *chain;	/* names and types of stages */
+	struct rtpool_stats pool;
+	struct rtpool_stats msg_pool;
+	int64_t page_faults;		/* callback thread, -1 unknown */
+	int64_t page_faults_warm;	/* since warm-up, -1 unknown */
+	const char *source;		/* "tone 440 Hz", "file x.wav" ... */
+	const char *recording;		/* path, or NULL */
+	uint64_t recorded_frames;
+	uint64_t uptime_ns;
+};
+
+struct stats {
+	struct engine_stats *now;	/* latest snapshot */
+	struct engine_stats *base;	/* at the last reset */
+	struct engine_stats *diff;	/* now - base, for reports */
+	uint64_t reset_ns;		/* when (CLOCK_MONOTONIC) */
+};
+
+/* Returns 0, or -1 when out of memory. */
+int stats_init(struct stats *s);
+void stats_done(struct stats *s);
+
+/* Takes a fresh snapshot from the engine and recomputes the diff. */
+void stats_refresh(struct stats *s, struct engine *e);
+
+/* Makes the latest snapshot the new zero. */
+void stats_reset(struct stats *s);
+
+/* Adds the fields of the "stats" reply to o. */
+void stats_json(const struct stats *s, const struct stats_context *c,
+    cJSON *o);
+
+/* Adds the fields of the "status" reply to o. */
+void stats_status_json(const struct stats *s, const struct stats_context *c,
+    cJSON *o);
+
+/*
+ * The "metrics" reply: Prometheus text, counters since start, ended by
+ * "# EOF".  Returns a malloc'd string.
+ */
+char *stats_metrics(const struct stats *s, const struct stats_context *c);
+
+/* One line for systemd's STATUS=. */
+void stats_status_line(const struct stats *s, const struct stats_context *c,
+    char *buf, size_t len);
+
+#endif /* TP_STATS_H */

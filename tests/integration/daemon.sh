@@ -1,0 +1,160 @@
+#!/bin/sh
+# tidepoold end to end on a private JACK dummy server (48 kHz, 64 frames):
+# a tone through the chain, a live gain change seen in the recording,
+# statistics, reload (good and broken), playback, a misbehaving client,
+# and SIGTERM with the recording finished.  BIN=build/rtsan runs the same
+# under RealtimeSanitizer, which aborts the daemon on any unsafe call in
+# the callback.
+. tests/integration/lib.sh
+
+write_config() {	# write_config FILE GAIN [EXTRA-STAGE-TEXT]
+	cat >"$1" <<CONF
+[engine]
+rate = 48000
+period = 64
+channels = 2
+input = tone:440
+tone_level = -20
+
+[control]
+socket = $T/control.sock
+
+[stage.vol]
+type = gain
+gain = $2
+$3
+[stage.meter]
+type = meter
+CONF
+}
+
+start_jack 64
+check $? "a private JACK dummy server starts"
+write_config "$T/a.conf" 0
+start_daemon "$T/a.conf"
+check $? "tidepoold starts and answers status"
+expect "status says running" sh -c \
+    "'$BIN/tidepoolctl' -s '$T/control.sock' --json status | grep -q '\"state\":\"running\"'"
+wait_for 10 sh -c "test \$('$BIN/tidepoolctl' -s '$T/control.sock' --json status | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"callbacks\"])') -gt 500"
+check $? "the callback runs (over 500 callbacks)"
+
+# A live gain change must show in the recording.
+expect "record starts" ctl record "$T/rec.wav"
+sleep 1.5
+expect "set vol.gain -20" ctl set vol.gain -20
+sleep 1.5
+expect "record stop answers once the file is complete" ctl record stop
+len=$(soxi -D "$T/rec.wav" 2>/dev/null)
+echo "# recording: $len s"
+awk -v l="$len" 'BEGIN { exit !(l > 2.5 && l < 4) }'
+check $? "the recording is about 3 s long ($len)"
+before=$(rms_db "$T/rec.wav" 0.2 1)
+after=$(rms_db "$T/rec.wav" -1.0)
+echo "# tone before the change: $before dBFS RMS, after: $after dBFS RMS"
+awk -v x="$before" 'BEGIN { exit !(x > -24 && x < -22) }'
+check $? "before the change the tone is -20 dBFS peak, -23 RMS ($before)"
+awk -v x="$after" 'BEGIN { exit !(x > -44 && x < -42) }'
+check $? "after set vol.gain -20 it is 20 dB lower ($after)"
+
+stats=$(ctl --json stats)
+expect "stats has every section" python3 -c '
+import json, sys
+s = json.loads(sys.argv[1])
+for k in ("callbacks", "callback_us", "interval_us", "load", "xruns",
+          "pool", "messages", "stages", "meters", "episodes",
+          "page_faults"):
+    assert k in s, k
+for k in ("p50", "p90", "p99", "p999", "max", "mean"):
+    assert k in s["callback_us"] and k in s["load"], k
+for k in ("output_underflow", "input_overflow", "late", "source_starved",
+          "pool_exhausted"):
+    assert k in s["xruns"], k
+assert [x["name"] for x in s["stages"]] == ["vol", "meter"], s["stages"]
+assert s["callbacks"] > 0 and s["callback_us"]["max"] > 0
+assert s["messages"]["applied"] >= 3
+assert s["pool"]["free"] == s["pool"]["blocks"] or s["pool"]["free"] > 0
+' "$stats"
+echo "# load p99 $(json_get "$stats" load.p99), callback p99.9 $(json_get "$stats" callback_us.p999) us, page faults after warm-up $(json_get "$stats" page_faults.after_warmup)"
+expect "get vol.gain reads back -20" sh -c \
+    "'$BIN/tidepoolctl' -s '$T/control.sock' --json get vol.gain | grep -q '\"value\":-20'"
+expect_fail "set on a missing stage is refused" ctl set nope.gain 1
+expect_fail "set out of range is refused" ctl set vol.gain 999
+expect_fail "set of an unknown parameter is refused" ctl set vol.freq 3
+expect "stats reset" ctl stats reset
+expect "human stats render" sh -c "'$BIN/tidepoolctl' -s '$T/control.sock' stats | grep -q 'callback us'"
+expect "metrics are Prometheus text ending in # EOF" sh -c \
+    "'$BIN/tidepoolctl' -s '$T/control.sock' metrics | grep -q '^tidepool_callbacks_total [0-9]' && '$BIN/tidepoolctl' -s '$T/control.sock' metrics | tail -n 1 | grep -q '^# EOF'"
+
+# Reload: a changed chain, then a broken config that must change nothing.
+write_config "$T/a.conf" -6 "[stage.hp]
+type = highpass
+freq = 40
+"
+expect "reload takes a changed chain" ctl reload
+expect "the new chain has 3 stages and vol.gain -6" sh -c \
+    "'$BIN/tidepoolctl' -s '$T/control.sock' --json chain | python3 -c 'import json,sys; s=json.load(sys.stdin)[\"stages\"]; assert len(s)==3 and s[0][\"params\"][\"gain\"]==-6, s'"
+cp "$T/a.conf" "$T/good.conf"
+printf '[stage.bad]\ntype = highpass\nfreq = -5\n' >>"$T/a.conf"
+ctl reload >"$T/reload.out" 2>&1
+rc=$?
+[ $rc -ne 0 ] && grep -q "a.conf:2[0-9]: stage.bad: freq = -5" "$T/reload.out"
+check $? "a broken reload fails and names file, line and key"
+sed 's/^/# /' "$T/reload.out"
+n1=$(json_get "$(ctl --json status)" callbacks)
+sleep 0.3
+n2=$(json_get "$(ctl --json status)" callbacks)
+expect "after the broken reload the old chain keeps running" sh -c \
+    "[ $n2 -gt $n1 ] && '$BIN/tidepoolctl' -s '$T/control.sock' --json chain | grep -q '\"hp\"'"
+cp "$T/good.conf" "$T/a.conf"
+kill -HUP "$DAEMON_PID"
+sleep 0.3
+expect "SIGHUP reloads and the daemon stays up" ctl status
+
+# Playback of a file at another rate, mono: resampled and spread.
+sox -R -n -r 44100 -c 1 "$T/beep.wav" synth 0.5 sine 1000 gain -6 2>/dev/null
+expect "play --once a 44.1 kHz mono file" ctl play --once "$T/beep.wav"
+expect "status shows the file playing" sh -c \
+    "'$BIN/tidepoolctl' -s '$T/control.sock' --json status | grep -q 'beep.wav'"
+wait_for 5 sh -c "'$BIN/tidepoolctl' -s '$T/control.sock' --json status | grep -q '\"source\":\"tone'"
+check $? "after the file ends the configured tone comes back"
+expect_fail "play a missing file is refused" ctl play "$T/missing.wav"
+
+# A client that breaks the protocol gets an error; the daemon carries on.
+python3 - "$T/control.sock" >"$T/abuse.out" 2>&1 <<'PY'
+import socket, sys
+def conn():
+    s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(5); return s
+s = conn(); s.sendall(b"\x00\xff\x01garbage\n"); r = s.recv(4096)
+assert b'"ok":false' in r, r
+s = conn(); s.sendall(b"x" * 5000); r = s.recv(4096)
+assert b'longer than' in r, r
+assert s.recv(4096) == b"", "not disconnected"
+s = conn(); s.sendall(b"frobnicate\n"); r = s.recv(4096)
+assert b"unknown command" in r, r
+s = conn(); s.sendall(b"status\nstatus\n"); r = b""
+while r.count(b"\n") < 2: r += s.recv(4096)
+print("ok")
+PY
+check $? "garbage, an over-long line and an unknown command get errors"
+sed 's/^/# /' "$T/abuse.out" | tail -n 5
+expect "the daemon still answers" ctl status
+
+# SIGTERM while recording: a clean stop, the file complete and valid.
+expect "record again" ctl record "$T/rec2.wav"
+sleep 1
+start=$(date +%s%N)
+stop_daemon
+rc=$?
+ms=$((($(date +%s%N) - start) / 1000000))
+check $rc "SIGTERM stops the daemon cleanly (exit $rc in $ms ms)"
+[ $ms -lt 2000 ]
+check $? "within 2 s ($ms ms)"
+len=$(soxi -D "$T/rec2.wav" 2>/dev/null)
+awk -v l="$len" 'BEGIN { exit !(l > 0.8 && l < 2) }'
+check $? "the recording cut by SIGTERM is a valid file of about 1 s ($len)"
+
+! grep -q "RealtimeSanitizer\|AddressSanitizer\|runtime error" "$T/daemon.log"
+check $? "no sanitizer report in the daemon's log"
+grep "Sanitizer\|runtime error" "$T/daemon.log" | head -n 20 | sed 's/^/# /'
+stop_jack
+finish

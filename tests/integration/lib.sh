@@ -1,0 +1,140 @@
+# Shared by the integration tests: TAP output, a private temporary folder,
+# a private JACK dummy server and the daemon's lifecycle.  Sourced, not run.
+#
+# Each test script runs from the repository root; BIN picks the build
+# (build/release by default, build/rtsan for the sanitizer runs).
+
+BIN=${BIN:-build/release}
+TAP_N=0
+TAP_FAILED=0
+T=$(mktemp -d /tmp/tidepool-test.XXXXXX)
+JACK_PID=
+DAEMON_PID=
+
+cleanup() {
+	[ -n "$DAEMON_PID" ] && kill -KILL "$DAEMON_PID" 2>/dev/null
+	[ -n "$JACK_PID" ] && kill -KILL "$JACK_PID" 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+# ok CONDITION-STATUS DESCRIPTION: one TAP line.
+check() {
+	status=$1; shift
+	TAP_N=$((TAP_N + 1))
+	if [ "$status" -eq 0 ]; then
+		echo "ok $TAP_N - $*"
+	else
+		echo "not ok $TAP_N - $*"
+		TAP_FAILED=$((TAP_FAILED + 1))
+	fi
+}
+
+# Runs "$@" and records its success as one test; DESC comes first.
+expect() {
+	desc=$1; shift
+	if "$@" >"$T/last.out" 2>&1; then
+		check 0 "$desc"
+	else
+		check 1 "$desc"
+		sed 's/^/# /' "$T/last.out" | tail -n 20
+	fi
+}
+
+# Like expect, but the command must fail.
+expect_fail() {
+	desc=$1; shift
+	if "$@" >"$T/last.out" 2>&1; then
+		check 1 "$desc (it succeeded)"
+	else
+		check 0 "$desc"
+	fi
+}
+
+finish() {
+	echo "1..$TAP_N"
+	[ "$TAP_FAILED" -eq 0 ]
+	exit $?
+}
+
+# A JACK dummy server of our own (48 kHz, 64 frames unless told).
+start_jack() {
+	period=${1:-64}
+	JACK_DEFAULT_SERVER=tidepool-$$-$(date +%s%N)
+	export JACK_DEFAULT_SERVER
+	# No D-Bus device reservation and no real-time scheduling here.
+	JACK_NO_AUDIO_RESERVATION=1 jackd --no-realtime -d dummy -r 48000 \
+	    -p "$period" >"$T/jackd.log" 2>&1 &
+	JACK_PID=$!
+	jack_wait -w -t 10 >/dev/null 2>&1
+}
+
+stop_jack() {
+	[ -n "$JACK_PID" ] || return 0
+	kill -TERM "$JACK_PID" 2>/dev/null
+	wait "$JACK_PID" 2>/dev/null
+	JACK_PID=
+}
+
+# wait_for SECONDS COMMAND...: polls until COMMAND succeeds.
+wait_for() {
+	limit=$(($1 * 10)); shift
+	i=0
+	while [ $i -lt $limit ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+ctl() {
+	"$BIN/tidepoolctl" -s "$T/control.sock" "$@"
+}
+
+# start_daemon CONFIG: runs tidepoold in the background, waits for it.
+start_daemon() {
+	"$BIN/tidepoold" -c "$1" >"$T/daemon.log" 2>&1 &
+	DAEMON_PID=$!
+	wait_for 10 ctl status
+}
+
+# stop_daemon: SIGTERM and wait; the exit status is returned.
+stop_daemon() {
+	kill -TERM "$DAEMON_PID" 2>/dev/null
+	wait "$DAEMON_PID"
+	rc=$?
+	DAEMON_PID=
+	return $rc
+}
+
+# json_get JSON KEY.PATH: prints one value (python3 is on every machine).
+json_get() {
+	printf '%s' "$1" | python3 -c 'import json,sys
+v=json.load(sys.stdin)
+for k in sys.argv[1].split("."):
+    v=v[int(k)] if isinstance(v,list) else v[k]
+print(v)' "$2"
+}
+
+# rms_db FILE [START [LENGTH]]: the RMS level in dBFS (sox stats).
+rms_db() {
+	if [ $# -ge 3 ]; then
+		sox "$1" -n trim "$2" "$3" stats 2>&1
+	elif [ $# -ge 2 ]; then
+		sox "$1" -n trim "$2" stats 2>&1
+	else
+		sox "$1" -n stats 2>&1
+	fi | awk '/^RMS lev dB/ {print $4; exit}'
+}
+
+# residual_db A B: RMS level of A - B in dBFS (over A's length).
+residual_db() {
+	sox -m -v 1 "$1" -v -1 "$2" -n stats 2>&1 |
+	    awk '/^RMS lev dB/ {print $4; exit}'
+}
+
+# below X LIMIT: X < LIMIT, for floats and -inf.
+below() {
+	awk -v x="$1" -v l="$2" 'BEGIN { exit !(x == "-inf" || x + 0 < l + 0) }'
+}

@@ -1,0 +1,141 @@
+#!/bin/sh
+# tidepool-render end to end: sox is the oracle for the chain, cmp proves
+# block-size independence, and every kind of bad input must fail cleanly
+# with no output file left behind.
+. tests/integration/lib.sh
+R=$BIN/tidepool-render
+
+# Three seconds of -10 dBFS-ish stereo noise, 48 kHz float.
+sox -R -n -r 48000 -c 2 -e floating-point -b 32 "$T/noise.wav" \
+    synth 3 whitenoise gain -14 2>/dev/null
+sox -R -n -r 44100 -c 1 -b 16 "$T/mono.flac" synth 1 sine 440 gain -6 \
+    2>/dev/null
+
+cat >"$T/chain.conf" <<'CONF'
+[stage.hp]
+type = highpass
+freq = 80
+q = 0.707
+
+[stage.eq]
+type = peaking
+freq = 1000
+q = 1
+gain = -3
+
+[stage.vol]
+type = gain
+gain = -3
+CONF
+
+expect "renders a file through a chain" $R -q -c "$T/chain.conf" \
+    "$T/noise.wav" "$T/out.wav"
+sox "$T/noise.wav" -e floating-point -b 32 "$T/sox.wav" \
+    highpass 80 0.707q equalizer 1000 1q -3 gain -3 2>/dev/null
+res=$(residual_db "$T/out.wav" "$T/sox.wav")
+echo "# residual against sox (highpass, equalizer, gain): $res dBFS"
+below "$res" -90
+check $? "agrees with sox's highpass+equalizer+gain below -90 dBFS ($res)"
+
+$R -q -c "$T/chain.conf" -b 64 "$T/noise.wav" "$T/b64.wav" &&
+    $R -q -c "$T/chain.conf" -b 4096 "$T/noise.wav" "$T/b4096.wav"
+check $? "renders with -b 64 and -b 4096"
+expect "the output of -b 64 and -b 4096 is bit-identical" \
+    cmp "$T/b64.wav" "$T/b4096.wav"
+
+expect "pass-through without -c" $R -q "$T/noise.wav" "$T/pass.wav"
+res=$(residual_db "$T/pass.wav" "$T/noise.wav")
+[ "$res" = "-inf" ] || below "$res" -140
+check $? "pass-through is exact ($res)"
+expect "same length as the input" test "$(soxi -s "$T/pass.wav")" = \
+    "$(soxi -s "$T/noise.wav")"
+
+expect "reads FLAC, writes FLAC" $R -q "$T/mono.flac" "$T/mono-out.flac"
+expect "output format follows the extension" \
+    sh -c "soxi -t '$T/mono-out.flac' | grep -qi flac"
+expect "rate kept (44100)" test "$(soxi -r "$T/mono-out.flac")" = 44100
+expect "writes Ogg Vorbis" $R -q "$T/noise.wav" "$T/noise.ogg"
+
+cat >"$T/split.conf" <<'CONF'
+[stage.split]
+type = mixer
+matrix = 1 0; 0 1; 1 0; 0 1
+[stage.low]
+type = lowpass
+freq = 2000
+channels = 0,1
+[stage.high]
+type = highpass
+freq = 2000
+channels = 2,3
+CONF
+expect "a 2 -> 4 channel crossover renders" $R -q -c "$T/split.conf" \
+    "$T/noise.wav" "$T/four.wav"
+expect "the crossover output has 4 channels" \
+    test "$(soxi -c "$T/four.wav")" = 4
+
+expect "summary line names the realtime factor" sh -c \
+    "$R -c '$T/chain.conf' '$T/noise.wav' '$T/sum.wav' 2>&1 | grep -q 'x realtime'"
+
+mkdir "$T/outdir"
+cp "$T/noise.wav" "$T/second.wav"
+expect "batch mode renders several files (-j 2 -o DIR)" $R -q -j 2 \
+    -c "$T/chain.conf" -o "$T/outdir" "$T/noise.wav" "$T/second.wav"
+expect "batch outputs exist" test -s "$T/outdir/noise.wav" -a \
+    -s "$T/outdir/second.wav"
+expect "batch output equals the single render" \
+    cmp "$T/outdir/noise.wav" "$T/out.wav"
+
+# ---- bad input: an error, a non-zero exit, and no file left ----
+no_output() {
+	! ls "$T"/bad* >/dev/null 2>&1
+}
+bad() {
+	desc=$1; want=$2; shift 2
+	$R -q "$@" >"$T/err.txt" 2>&1
+	rc=$?
+	[ $rc -ne 0 ] && grep -q -- "$want" "$T/err.txt" && no_output
+	check $? "$desc: exit $rc, says '$want', leaves no file"
+	[ $rc -ne 0 ] || sed 's/^/# /' "$T/err.txt"
+	rm -f "$T"/bad*
+}
+bad "missing input" "No such file" "$T/nope.wav" "$T/bad.wav"
+echo "this is not audio" >"$T/text.wav"
+bad "not audio" "not an audio file" "$T/text.wav" "$T/bad.wav"
+head -c 200000 "$T/noise.wav" >"$T/trunc.wav"
+bad "truncated file" "truncated" "$T/trunc.wav" "$T/bad.wav"
+cat >"$T/ch3.conf" <<'CONF'
+[stage.x]
+type = gain
+gain = -3
+channels = 3
+CONF
+bad "config asks for channel 3 of a stereo file" "ch3.conf:4" \
+    -c "$T/ch3.conf" "$T/noise.wav" "$T/bad.wav"
+cat >"$T/range.conf" <<'CONF'
+[stage.hp]
+type = highpass
+freq = 30000
+CONF
+bad "frequency above rate/2" "range.conf:3: stage.hp: freq = 30000" \
+    -c "$T/range.conf" "$T/noise.wav" "$T/bad.wav"
+bad "unknown output extension" "unknown output format" "$T/noise.wav" \
+    "$T/bad.xyz"
+bad "unwritable output folder" "cannot write" "$T/noise.wav" \
+    "/proc/bad.wav"
+bad "bad -b" "must be between" -b 7 "$T/noise.wav" "$T/bad.wav"
+
+# SIGINT half-way through a long render: nothing may be left.
+sox -R -n -r 48000 -c 2 -e floating-point -b 32 "$T/long.wav" \
+    synth 600 whitenoise gain -14 2>/dev/null
+$R -q -c "$T/chain.conf" "$T/long.wav" "$T/bad-int.wav" &
+pid=$!
+sleep 0.5
+kill -INT $pid
+wait $pid
+rc=$?
+[ $rc -ne 0 ] && no_output
+check $? "SIGINT mid-render exits ($rc) and leaves no partial output"
+rm -f "$T"/bad*
+
+finish

@@ -1,0 +1,37 @@
+#!/bin/sh
+# RealtimeSanitizer proves the callback never allocates, locks or blocks:
+# the daemon built with -fsanitize=realtime runs the whole daemon test with
+# zero reports, and a build with one malloc planted in the callback must be
+# caught, which shows the check can fail.
+. tests/integration/lib.sh
+
+BIN=build/rtsan sh tests/integration/daemon.sh >"$T/rtsan-daemon.tap" 2>&1
+rc=$?
+sed 's/^/# /' "$T/rtsan-daemon.tap" | grep -v "^# ok" | head -n 40
+check $rc "the daemon test passes under RealtimeSanitizer with no report"
+
+BIN=build/rtsan-planted
+start_jack 64
+cat >"$T/p.conf" <<CONF
+[engine]
+input = tone:440
+period = 64
+[control]
+socket = $T/control.sock
+[stage.vol]
+type = gain
+CONF
+"$BIN/tidepoold" -c "$T/p.conf" >"$T/planted.log" 2>&1 &
+pid=$!
+wait_for 10 sh -c "! kill -0 $pid 2>/dev/null"
+dead=$?
+kill -KILL $pid 2>/dev/null
+wait $pid 2>/dev/null
+check $dead "the planted malloc kills the daemon"
+grep -q "RealtimeSanitizer" "$T/planted.log" &&
+    grep -q "malloc" "$T/planted.log" &&
+    grep -q "engine_process" "$T/planted.log"
+check $? "RealtimeSanitizer reports malloc in engine_process"
+grep -A8 "RealtimeSanitizer" "$T/planted.log" | head -n 12 | sed 's/^/# /'
+stop_jack
+finish
