@@ -31,6 +31,7 @@ struct parse {
 	unsigned section_line;
 	unsigned seen;			/* bits: engine, pool, control */
 	uint64_t keys_seen;		/* bits of keys in the fixed sections */
+	unsigned input_line;		/* of engine's input, for late checks */
 };
 
 static void
@@ -190,6 +191,7 @@ set_input(struct parse *p, const char *value)
 	struct config_engine *e = &p->cfg->engine;
 	double f;
 
+	p->input_line = p->line;
 	if (strcmp(value, "none") == 0)
 		e->input = CONFIG_INPUT_NONE;
 	else if (strcmp(value, "device") == 0)
@@ -536,7 +538,8 @@ config_parse(const char *text, size_t len, const char *name, char *err,
 		fail(&p, p.section_line, "%s: no type = ...", p.section);
 	if (!p.failed && c->engine.input == CONFIG_INPUT_TONE &&
 	    c->engine.tone_freq >= c->engine.rate / 2.0)
-		fail(&p, 0, "engine: input = tone:%g: must be below rate/2 "
+		fail(&p, p.input_line, "engine: input = tone:%g: must be below "
+		    "rate/2 "
 		    "(%g)", c->engine.tone_freq, c->engine.rate / 2.0);
 	if (p.failed) {
 		config_free(c);

@@ -138,6 +138,9 @@ sfout_open(const char *path, enum sfout_mode mode, double rate,
 	}
 	if (mode == SFOUT_LIVE)
 		sf_command(out->sf, SFC_SET_UPDATE_HEADER_AUTO, NULL, SF_TRUE);
+	/* The PEAK chunk carries a timestamp: without it the same input
+	   renders to the same bytes, every time. */
+	sf_command(out->sf, SFC_SET_ADD_PEAK_CHUNK, NULL, SF_FALSE);
 	/* Float input beyond +-1 is kept as is in float files; integer
 	   formats clip rather than wrap. */
 	sf_command(out->sf, SFC_SET_CLIPPING, NULL, SF_TRUE);
