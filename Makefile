@@ -30,11 +30,14 @@ else ifeq ($(VARIANT),tsan)
 CC := clang-22
 OPT := -O1 -g -fsanitize=thread
 else ifeq ($(VARIANT),rtsan)
+# clang checks at compile time that nothing marked TP_REALTIME calls
+# anything not so marked; RealtimeSanitizer checks again at run time.
 CC := clang-22
-OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=realtime
+OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=realtime -Wfunction-effects
 else ifeq ($(VARIANT),rtsan-planted)
 # The same as rtsan with one malloc planted in the callback: the test that
-# proves RealtimeSanitizer would catch a real one.
+# proves RealtimeSanitizer would catch a real one.  Without
+# -Wfunction-effects, which would refuse to compile it (see rtsan.sh).
 CC := clang-22
 OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=realtime \
 	-DTP_PLANT_MALLOC_IN_CALLBACK

@@ -10,6 +10,16 @@ rc=$?
 sed 's/^/# /' "$T/rtsan-daemon.tap" | grep -v "^# ok" | head -n 40
 check $rc "the daemon test passes under RealtimeSanitizer with no report"
 
+# The compile-time half: clang's -Wfunction-effects refuses the planted
+# malloc in a function marked TP_REALTIME.
+clang-22 -std=c11 -D_GNU_SOURCE -I. $(pkg-config --cflags ck) \
+    -DTP_PLANT_MALLOC_IN_CALLBACK -Wfunction-effects -Werror -fsyntax-only \
+    daemon/engine.c >"$T/effects.log" 2>&1
+rc=$?
+[ $rc -ne 0 ] && grep -q "must not call non-'nonblocking' function 'malloc'" \
+    "$T/effects.log"
+check $? "clang's -Wfunction-effects rejects a malloc planted in the callback"
+
 BIN=build/rtsan-planted
 start_jack 64
 cat >"$T/p.conf" <<CONF
