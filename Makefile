@@ -10,6 +10,9 @@ BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+DOCDIR ?= $(PREFIX)/share/doc/tidepool
 DESTDIR ?=
 
 VARIANT ?= release
@@ -132,9 +135,29 @@ bench:
 	@$(MAKE) --no-print-directory -s benches
 	@sh tests/bench/run.sh
 
+profile:
+	@sh tests/deps.sh --bench
+	@$(MAKE) --no-print-directory -s programs
+	@sh tests/bench/profile.sh
+
+# The programs, the default config (kept if one is there), the examples,
+# and the systemd unit with its sysusers and tmpfiles entries.
 install: programs
-	install -d $(DESTDIR)$(BINDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/tidepool \
+	    $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR)
 	install -m 0755 $(PROGRAMS) $(DESTDIR)$(BINDIR)
+	test -e $(DESTDIR)$(SYSCONFDIR)/tidepool/tidepool.conf || \
+	    install -m 0644 config/tidepool.conf \
+	    $(DESTDIR)$(SYSCONFDIR)/tidepool/tidepool.conf
+	install -m 0644 config/examples/*.conf $(DESTDIR)$(DOCDIR)/examples
+	sed -e 's|/usr/local/bin|$(BINDIR)|' \
+	    -e 's|/etc/tidepool|$(SYSCONFDIR)/tidepool|' \
+	    systemd/tidepoold.service >$(DESTDIR)$(UNITDIR)/tidepoold.service
+	install -m 0644 systemd/tidepool.sysusers \
+	    $(DESTDIR)$(SYSUSERSDIR)/tidepool.conf
+	install -m 0644 systemd/tidepool.tmpfiles \
+	    $(DESTDIR)$(TMPFILESDIR)/tidepool.conf
 
 clean:
 	rm -rf build

@@ -8,7 +8,7 @@ PACKAGES="build-essential pkg-config libck-dev libinih-dev libcmocka-dev
 portaudio19-dev libsndfile1-dev libsoxr-dev libcjson-dev libsystemd-dev
 jackd2 sox libsox-fmt-all clang-22 libclang-rt-22-dev socat
 systemd"
-BENCH_PACKAGES="ecasound libjemalloc-dev libgoogle-perftools-dev hyperfine
+BENCH_PACKAGES="ecasound libjemalloc-dev libgoogle-perftools-dev google-perftools hyperfine
 time"
 
 want="$PACKAGES"

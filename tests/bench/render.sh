@@ -36,9 +36,9 @@ run() {
 	rm -f "$T/out.wav"
 }
 median() {	# median of column $2 in file $1
-	sort -n -k"$2" "$1" | awk -v k="$2" '{ v[NR] = $k }
-	    END { print (NR % 2) ? v[(NR + 1) / 2] :
-	    (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+	sort -n -k"$2" "$1" | awk -v k="$2" '{ v[NR] = $k } END {
+	    if (NR % 2) print v[(NR + 1) / 2]
+	    else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
 have_eca=0

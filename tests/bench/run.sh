@@ -6,7 +6,7 @@ cd "$(dirname "$0")/../.."
 echo "tidepool benchmarks, $(date -u +%Y-%m-%d), $(nproc) cores, $(uname -m)"
 echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 for b in tests/bench/*.sh; do
-	[ "$(basename "$b")" = run.sh ] && continue
+	case "$(basename "$b")" in run.sh|profile.sh) continue ;; esac
 	echo
 	sh "$b" || echo "(benchmark $b failed)"
 done
