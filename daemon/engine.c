@@ -29,11 +29,11 @@
 static void bump(uint64_t *counter, uint64_t n) TP_REALTIME;
 static void give_back(struct engine *e, void *item) TP_REALTIME;
 static void apply_messages(struct engine *e, uint64_t now) TP_REALTIME;
-static void read_source(struct engine *e, const float *in, unsigned frames,
-    uint32_t *causes) TP_REALTIME;
+static const float *read_source(struct engine *e, const float *in,
+    unsigned frames, uint32_t *causes) TP_REALTIME;
 static void read_feed(struct engine *e, unsigned frames,
     uint32_t *causes) TP_REALTIME;
-static void run_chains(struct engine *e, float *out,
+static void run_chains(struct engine *e, const float *src, float *out,
     unsigned frames) TP_REALTIME;
 static void record(struct engine *e, const float *out, unsigned frames,
     uint32_t *causes) TP_REALTIME;
@@ -357,26 +357,65 @@ apply_messages(struct engine *e, uint64_t now)
 	}
 }
 
+/* The block being read, taking the next of this generation if needed. */
+static struct engine_block *
+current_feed_block(struct engine *e)
+{
+	struct engine_block *b;
+
+	while (e->feed_blk == NULL) {
+		b = rtchan_pop_spsc(&e->feed);
+		if (b == NULL)
+			return NULL;
+		if (b->generation != e->feed_gen) {
+			/* Left over from a file that was stopped. */
+			give_back(e, b);
+			continue;
+		}
+		e->feed_blk = b;
+		e->feed_pos = 0;
+	}
+	return e->feed_blk;
+}
+
+/* Done with the current block: the chain may still read it (see below). */
+static void
+finish_feed_block(struct engine *e)
+{
+	if (e->feed_blk->flags & ENGINE_BLOCK_END)
+		e->feed_ended = 1;
+	e->feed_done = e->feed_blk;
+	e->feed_blk = NULL;
+}
+
+/*
+ * The period's frames straight from the feed block when it holds them
+ * all, so the chain reads the block itself: no copy.  NULL otherwise.
+ */
+static const float *
+feed_in_place(struct engine *e, unsigned frames)
+{
+	struct engine_block *b;
+	const float *p;
+
+	if (e->feed_ended || (b = current_feed_block(e)) == NULL ||
+	    b->frames - e->feed_pos < frames)
+		return NULL;
+	p = b->data + (size_t)e->feed_pos * e->setup.channels;
+	e->feed_pos += frames;
+	if (e->feed_pos == b->frames)
+		finish_feed_block(e);
+	return p;
+}
+
 static void
 read_feed(struct engine *e, unsigned frames, uint32_t *causes)
 {
 	unsigned ch = e->setup.channels, got = 0, n;
 	struct engine_block *b;
 
-	while (got < frames && !e->feed_ended) {
-		if (e->feed_blk == NULL) {
-			b = rtchan_pop_spsc(&e->feed);
-			if (b == NULL)
-				break;
-			if (b->generation != e->feed_gen) {
-				/* Left over from a file that was stopped. */
-				give_back(e, b);
-				continue;
-			}
-			e->feed_blk = b;
-			e->feed_pos = 0;
-		}
-		b = e->feed_blk;
+	while (got < frames && !e->feed_ended &&
+	    (b = current_feed_block(e)) != NULL) {
 		n = b->frames - e->feed_pos;
 		if (n > frames - got)
 			n = frames - got;
@@ -386,10 +425,10 @@ read_feed(struct engine *e, unsigned frames, uint32_t *causes)
 		got += n;
 		e->feed_pos += n;
 		if (e->feed_pos == b->frames) {
-			if (b->flags & ENGINE_BLOCK_END)
-				e->feed_ended = 1;
-			give_back(e, b);
-			e->feed_blk = NULL;
+			finish_feed_block(e);
+			/* Copied out: it can go back now. */
+			give_back(e, e->feed_done);
+			e->feed_done = NULL;
 		}
 	}
 	if (got < frames) {
@@ -403,12 +442,13 @@ read_feed(struct engine *e, unsigned frames, uint32_t *causes)
 	}
 }
 
-static void
+static const float *
 read_source(struct engine *e, const float *in, unsigned frames,
     uint32_t *causes)
 {
 	unsigned ch = e->setup.channels, i, c;
 	size_t bytes = (size_t)frames * ch * sizeof(float);
+	const float *direct;
 	float v;
 
 	switch (e->source) {
@@ -417,9 +457,8 @@ read_source(struct engine *e, const float *in, unsigned frames,
 		break;
 	case ENGINE_SRC_DEVICE:
 		if (in != NULL)
-			memcpy(e->src_buf, in, bytes);
-		else
-			memset(e->src_buf, 0, bytes);
+			return in;
+		memset(e->src_buf, 0, bytes);
 		break;
 	case ENGINE_SRC_TONE:
 		for (i = 0; i < frames; i++) {
@@ -432,9 +471,13 @@ read_source(struct engine *e, const float *in, unsigned frames,
 		}
 		break;
 	case ENGINE_SRC_FEED:
+		direct = feed_in_place(e, frames);
+		if (direct != NULL)
+			return direct;
 		read_feed(e, frames, causes);
 		break;
 	}
+	return e->src_buf;
 }
 
 static void
@@ -447,16 +490,16 @@ retire_old_chain(struct engine *e)
 }
 
 static void
-run_chains(struct engine *e, float *out, unsigned frames)
+run_chains(struct engine *e, const float *src, float *out, unsigned frames)
 {
 	unsigned och = e->setup.out_channels, fade = e->setup.fade_frames;
 	unsigned i, c;
 	float g;
 
-	dsp_chain_process(e->chain, e->src_buf, out, frames, e->stage_ns);
+	dsp_chain_process(e->chain, src, out, frames, e->stage_ns);
 	if (e->old == NULL)
 		return;
-	dsp_chain_process(e->old, e->src_buf, e->fade_buf, frames, NULL);
+	dsp_chain_process(e->old, src, e->fade_buf, frames, NULL);
 	/* Linear crossfade from the old chain's output to the new one's. */
 	for (i = 0; i < frames; i++) {
 		g = e->fade_pos >= fade ? 1.0f :
@@ -538,6 +581,37 @@ record(struct engine *e, const float *out, unsigned frames, uint32_t *causes)
 	}
 }
 
+/*
+ * Offline, the chain can write straight into the record block when the
+ * period fits in it: no copy.  Returns where to write, or NULL.
+ */
+static float *
+record_in_place(struct engine *e, unsigned frames)
+{
+	unsigned och = e->setup.out_channels;
+
+	if (!e->recording)
+		return NULL;
+	if (e->rec_blk == NULL)
+		e->rec_blk = take_record_block(e);
+	if (e->rec_blk == NULL ||
+	    engine_block_capacity(e, och) - e->rec_blk->frames < frames)
+		return NULL;
+	return e->rec_blk->data + (size_t)e->rec_blk->frames * och;
+}
+
+/* The chain wrote into the record block: count it, send it if full. */
+static void
+recorded_in_place(struct engine *e, unsigned frames)
+{
+	e->rec_blk->frames += frames;
+	if (e->rec_blk->frames ==
+	    engine_block_capacity(e, e->setup.out_channels)) {
+		(void)rtchan_push_spsc(&e->rec, e->rec_blk);
+		e->rec_blk = NULL;
+	}
+}
+
 static void
 note_episode(struct engine *e, uint64_t start, uint32_t causes, float load)
 {
@@ -581,6 +655,8 @@ engine_process(struct engine *e, const float *in, float *out,
 	uint64_t start, end, dur, period_ns;
 	uint32_t causes = status;
 	unsigned i, nst;
+	const float *src;
+	int in_place;
 	float load;
 
 #ifdef TP_PLANT_MALLOC_IN_CALLBACK
@@ -601,13 +677,21 @@ engine_process(struct engine *e, const float *in, float *out,
 	}
 	if (frames > e->setup.max_frames)
 		frames = e->setup.max_frames;
+	apply_messages(e, start);
+	src = read_source(e, in, frames, &causes);
+	in_place = out == NULL && (out = record_in_place(e, frames)) != NULL;
 	if (out == NULL)
 		out = e->out_buf;
-	apply_messages(e, start);
-	read_source(e, in, frames, &causes);
-	run_chains(e, out, frames);
+	run_chains(e, src, out, frames);
+	if (e->feed_done != NULL) {
+		/* The chain has read it. */
+		give_back(e, e->feed_done);
+		e->feed_done = NULL;
+	}
 	dsp_meter_run(&e->meter, out, frames);
-	if (e->recording)
+	if (in_place)
+		recorded_in_place(e, frames);
+	else if (e->recording)
 		record(e, out, frames, &causes);
 
 	end = rtclock_ns();

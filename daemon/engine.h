@@ -153,6 +153,7 @@ struct engine {
 	enum engine_source source;
 	uint64_t feed_gen;		/* generation of the playing file */
 	struct engine_block *feed_blk;	/* block being read, or NULL */
+	struct engine_block *feed_done;	/* read to its end this period */
 	unsigned feed_pos;		/* frames of it consumed */
 	int feed_ended;			/* saw the END block: no starving */
 	double tone_phase, tone_step, tone_amp;

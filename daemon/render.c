@@ -31,6 +31,7 @@
 
 #define QUOTA 8		/* blocks the reader (and recording) may hold */
 #define GEN 1		/* one file, one recording: one generation */
+#define IO_FRAMES 16384	/* at least this much per read, write, hand-over */
 
 struct job {
 	struct engine engine;
@@ -38,7 +39,9 @@ struct job {
 	struct rtmsgpool msgs;
 	struct sfin *in;
 	struct sfout *out;
-	unsigned channels, out_channels, block_frames;
+	unsigned channels, out_channels;
+	unsigned block_frames;	/* the engine's period (-b) */
+	unsigned io_frames;	/* per pool block: a multiple of block_frames */
 	sem_t reader_quota, record_quota, feed_ready, rec_ready;
 	uint64_t total_frames;	/* set by the reader at the end */
 	int total_known;	/* ck_pr: published after total_frames */
@@ -67,7 +70,7 @@ reader_main(void *arg)
 		sem_wait(&j->reader_quota);
 		b = rtpool_get(&j->blocks);	/* quota: cannot fail */
 		n = stop_requested(j) ? -1 : sfin_read(j->in, b->data,
-		    j->block_frames, j->reader_err, sizeof(j->reader_err));
+		    j->io_frames, j->reader_err, sizeof(j->reader_err));
 		b->channels = j->channels;
 		b->generation = GEN;
 		b->flags = 0;
@@ -77,7 +80,7 @@ reader_main(void *arg)
 		}
 		b->frames = (uint32_t)n;
 		total += (uint64_t)n;
-		if (n < (long)j->block_frames) {
+		if (n < (long)j->io_frames) {
 			b->flags = ENGINE_BLOCK_END;
 			j->total_frames = total;
 			/* The writer reads total_frames after total_known. */
@@ -170,7 +173,10 @@ draw_progress(const struct job *j, uint64_t frames, double rate,
 		    elapsed > 0 ? secs / elapsed : 0);
 }
 
-/* The engine loop: runs until the feed's END block has been processed. */
+/*
+ * The engine loop: for each block the reader hands over, as many periods
+ * as it holds; until the feed's END block has been processed.
+ */
 static void
 drive(struct job *j, const struct render_opts *o, uint64_t t0)
 {
@@ -181,7 +187,11 @@ drive(struct job *j, const struct render_opts *o, uint64_t t0)
 	for (;;) {
 		sem_wait(&j->feed_ready);
 		offer_record_block(j);
-		engine_process(e, NULL, NULL, j->block_frames, 0);
+		do {
+			engine_process(e, NULL, NULL, j->block_frames, 0);
+			/* A record block filled mid-way needs a successor. */
+			offer_record_block(j);
+		} while (e->feed_blk != NULL && !e->feed_ended);
 		recycle(j);
 		sem_post(&j->rec_ready);
 		if (o->progress && (now = rtclock_ns()) >= next_draw) {
@@ -243,8 +253,10 @@ setup_job(struct job *j, const char *inpath, const char *outpath,
 	char why[512];
 
 	j->block_frames = o->block_frames;
+	j->io_frames = (IO_FRAMES + o->block_frames - 1) / o->block_frames *
+	    o->block_frames;
 	j->interrupted = o->interrupted;
-	j->in = sfin_open(inpath, 0, 0, j->block_frames, err, errlen);
+	j->in = sfin_open(inpath, 0, 0, j->io_frames, err, errlen);
 	if (j->in == NULL)
 		return -1;
 	info = sfin_info(j->in);
@@ -268,7 +280,7 @@ setup_job(struct job *j, const char *inpath, const char *outpath,
 	r->out_channels = j->out_channels;
 	maxch = j->channels > j->out_channels ? j->channels : j->out_channels;
 	if (rtpool_init(&j->blocks, sizeof(struct engine_block) +
-	    sizeof(float) * (size_t)j->block_frames * maxch,
+	    sizeof(float) * (size_t)j->io_frames * maxch,
 	    2 * QUOTA + 2) != RTPOOL_OK ||
 	    rtmsgpool_init(&j->msgs, 16) != RTPOOL_OK) {
 		dsp_chain_del(chain);
@@ -281,7 +293,7 @@ setup_job(struct job *j, const char *inpath, const char *outpath,
 	es.max_frames = j->block_frames;
 	es.channels = j->channels;
 	es.out_channels = j->out_channels;
-	es.block_frames = j->block_frames;
+	es.block_frames = j->io_frames;
 	es.blocks = &j->blocks;
 	es.msgs = &j->msgs;
 	es.ring_capacity = 2 * QUOTA;

@@ -249,6 +249,36 @@ refill(struct sfin *in, char *err, size_t errlen)
 	return (long)done;
 }
 
+/* Same rate, same channels: libsndfile decodes straight into buf. */
+static long
+read_direct(struct sfin *in, float *buf, unsigned frames, char *err,
+    size_t errlen)
+{
+	sf_count_t n;
+
+	if (in->file_ended)
+		return 0;
+	n = sf_readf_float(in->sf, buf, frames);
+	if (n < 0 || sf_error(in->sf) != SF_ERR_NO_ERROR) {
+		snprintf(err, errlen, "%s: decoding failed after %lld "
+		    "frames: %s", in->path, (long long)in->frames_read,
+		    sf_strerror(in->sf));
+		return -1;
+	}
+	in->frames_read += n;
+	if (n < (sf_count_t)frames) {
+		in->file_ended = 1;
+		if (in->info.frames >= 0 && in->frames_read < in->info.frames) {
+			snprintf(err, errlen, "%s: truncated: the header "
+			    "promises %lld frames, the file holds %lld",
+			    in->path, (long long)in->info.frames,
+			    (long long)in->frames_read);
+			return -1;
+		}
+	}
+	return (long)n;
+}
+
 long
 sfin_read(struct sfin *in, float *buf, unsigned frames, char *err,
     size_t errlen)
@@ -257,6 +287,8 @@ sfin_read(struct sfin *in, float *buf, unsigned frames, char *err,
 	size_t got = 0, n;
 	long r;
 
+	if (in->soxr == NULL && in->info.channels == oc)
+		return read_direct(in, buf, frames, err, errlen);
 	while (got < frames) {
 		if (in->out_pos == in->out_have) {
 			r = refill(in, err, errlen);
