@@ -1199,11 +1199,15 @@ start(struct control *c)
 	if (c->signal_fd < 0 || c->timer_fd < 0 || c->epfd < 0 ||
 	    c->listen_fd < 0)
 		return -1;
-	/* A few wake-ups per period, but no more often than every 0.5 ms. */
+	/*
+	 * Half a period, but no more often than every 2 ms: the feed and
+	 * record rings hold about 100 ms and the return ring can hold every
+	 * block and message there is, so waking more often only costs CPU.
+	 */
 	period_ns = (uint64_t)(en->period * 1e9 / en->rate);
 	c->tick_ns = period_ns / 2;
-	if (c->tick_ns < 500000)
-		c->tick_ns = 500000;
+	if (c->tick_ns < 2000000)
+		c->tick_ns = 2000000;
 	if (c->tick_ns > 5000000)
 		c->tick_ns = 5000000;
 	memset(&its, 0, sizeof(its));

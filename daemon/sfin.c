@@ -182,15 +182,20 @@ map_channels(const struct sfin *in, const float *src, float *dst, size_t n)
 			    c < fc ? src[i * fc + c] : 0.0f;
 }
 
-/* Reads one chunk from the file into mapbuf; returns frames, 0 at end. */
+/*
+ * Decodes up to frames frames into buf.  Returns how many, 0 at the end,
+ * or -1 with a message: a decoding error, or a file that ends before its
+ * header says it should.
+ */
 static long
-read_chunk(struct sfin *in, char *err, size_t errlen)
+decode(struct sfin *in, float *buf, unsigned frames, char *err,
+    size_t errlen)
 {
 	sf_count_t n;
 
 	if (in->file_ended)
 		return 0;
-	n = sf_readf_float(in->sf, in->filebuf, in->chunk);
+	n = sf_readf_float(in->sf, buf, frames);
 	if (n < 0 || sf_error(in->sf) != SF_ERR_NO_ERROR) {
 		snprintf(err, errlen, "%s: decoding failed after %lld "
 		    "frames: %s", in->path, (long long)in->frames_read,
@@ -198,7 +203,7 @@ read_chunk(struct sfin *in, char *err, size_t errlen)
 		return -1;
 	}
 	in->frames_read += n;
-	if (n == 0) {
+	if (n < (sf_count_t)frames) {
 		in->file_ended = 1;
 		if (in->info.frames >= 0 && in->frames_read < in->info.frames) {
 			snprintf(err, errlen, "%s: truncated: the header "
@@ -207,10 +212,19 @@ read_chunk(struct sfin *in, char *err, size_t errlen)
 			    (long long)in->frames_read);
 			return -1;
 		}
-		return 0;
 	}
-	map_channels(in, in->filebuf, in->mapbuf, (size_t)n);
 	return (long)n;
+}
+
+/* Reads one chunk from the file into mapbuf; returns frames, 0 at end. */
+static long
+read_chunk(struct sfin *in, char *err, size_t errlen)
+{
+	long n = decode(in, in->filebuf, in->chunk, err, errlen);
+
+	if (n > 0)
+		map_channels(in, in->filebuf, in->mapbuf, (size_t)n);
+	return n;
 }
 
 /* Refills outbuf; returns frames now waiting, 0 at end, -1 on error. */
@@ -249,36 +263,6 @@ refill(struct sfin *in, char *err, size_t errlen)
 	return (long)done;
 }
 
-/* Same rate, same channels: libsndfile decodes straight into buf. */
-static long
-read_direct(struct sfin *in, float *buf, unsigned frames, char *err,
-    size_t errlen)
-{
-	sf_count_t n;
-
-	if (in->file_ended)
-		return 0;
-	n = sf_readf_float(in->sf, buf, frames);
-	if (n < 0 || sf_error(in->sf) != SF_ERR_NO_ERROR) {
-		snprintf(err, errlen, "%s: decoding failed after %lld "
-		    "frames: %s", in->path, (long long)in->frames_read,
-		    sf_strerror(in->sf));
-		return -1;
-	}
-	in->frames_read += n;
-	if (n < (sf_count_t)frames) {
-		in->file_ended = 1;
-		if (in->info.frames >= 0 && in->frames_read < in->info.frames) {
-			snprintf(err, errlen, "%s: truncated: the header "
-			    "promises %lld frames, the file holds %lld",
-			    in->path, (long long)in->info.frames,
-			    (long long)in->frames_read);
-			return -1;
-		}
-	}
-	return (long)n;
-}
-
 long
 sfin_read(struct sfin *in, float *buf, unsigned frames, char *err,
     size_t errlen)
@@ -287,8 +271,9 @@ sfin_read(struct sfin *in, float *buf, unsigned frames, char *err,
 	size_t got = 0, n;
 	long r;
 
+	/* Same rate, same channels: straight into the caller's buffer. */
 	if (in->soxr == NULL && in->info.channels == oc)
-		return read_direct(in, buf, frames, err, errlen);
+		return decode(in, buf, frames, err, errlen);
 	while (got < frames) {
 		if (in->out_pos == in->out_have) {
 			r = refill(in, err, errlen);
