@@ -1,55 +1,54 @@
 /*
- * Parsing tidepool's INI config with libinih.
+ * Parsing tidepool's config file with libinih, strictly.
  *
- * Debian's libinih does not pass line numbers to the handler, so the text
- * is fed to ini_parse_stream() through a reader that counts lines: when the
- * handler runs, the reader has just returned the line it is about.  The
- * reader also sees section headers, which the handler only learns of with
- * their first key, so duplicate and empty sections are found there.
- * Inline comments follow libinih's build: ';' after a blank starts one.
- * The first error stops parsing and is the one reported.
+ * libinih splits "key = value" and calls a handler for each; this file
+ * adds the strictness a config file for a daemon needs.  Debian builds
+ * libinih (r55) with its defaults, checked in /usr/include/ini.h and by
+ * trying it: the handler gets no line number (INI_HANDLER_LINENO is 0 in
+ * the library, so defining it here would not change what it passes) and
+ * is not called for a section header; an indented line continues the
+ * previous key (INI_ALLOW_MULTILINE); "key: value" is taken as well as
+ * "key = value"; text after "[section]" is ignored; ';' after a blank
+ * starts an inline comment, '#' does not; keys are not checked; parsing
+ * goes on after an error.  Those switches are process-wide variables in
+ * Debian's build only, so rather than set them this file feeds the text
+ * to ini_parse_stream() through its own reader, which hands out one line
+ * at a time, counts them, and looks at each line before libinih does:
+ *  - it drops a UTF-8 byte order mark and leading blanks, so indenting is
+ *    fine and no line is ever a continuation;
+ *  - it parses section headers itself (unknown, malformed, duplicate,
+ *    stage names), opens each [stage.NAME] and checks the one before had
+ *    a type, and hands libinih a clean "[NAME]";
+ *  - it refuses a key line that has no '=', has ':' in its key, is outside
+ *    any section, or has ';' or '#' after a blank: comments are whole lines
+ *    only, so no value is ever cut short (a mixer's "1 0 ; 0 1") or carries
+ *    a comment along ("hw:1 # card");
+ *  - it hands libinih blank and comment lines as empty ones.
+ * The handler then checks the key and its value; when it runs, the reader
+ * has just handed out its line, which is how errors get line numbers.  The
+ * first error is written to the caller's buffer and stops everything.
+ *
+ * What a stage's keys mean is not known here: they are kept as text for
+ * the daemon, which checks them against the processor's parameters.
  */
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/un.h>
 
 #include "config/config.h"
 
-struct parse {
-	struct config *cfg;
-	const char *text, *pos, *end;	/* what the reader hands out */
-	unsigned line;			/* the line last handed out */
-	char *err;
-	size_t errlen;
-	int failed;
-	char section[80];		/* the current one, as the reader saw */
-	unsigned section_line;
-	unsigned seen;			/* bits: engine, pool, control */
-	uint64_t keys_seen;		/* bits of keys in the fixed sections */
-	unsigned input_line;		/* of engine's input, for late checks */
-};
+#define CONFIG_MAX_BYTES (1u << 20)	/* config_load refuses larger files */
+#define STAGE_NAME_MAX 31
 
-static void
-fail(struct parse *p, unsigned line, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (p->failed)
-		return;
-	p->failed = 1;
-	n = snprintf(p->err, p->errlen, "%s:%u: ", p->cfg->path, line);
-	if (n < 0 || (size_t)n >= p->errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
-	va_end(ap);
-}
+/* ---- strict conversions ----------------------------------------------- */
 
 int
 config_parse_double(const char *text, double *out)
@@ -57,7 +56,9 @@ config_parse_double(const char *text, double *out)
 	char *end;
 	double v;
 
-	if (text == NULL || *text == '\0' || isspace((unsigned char)*text))
+	/* strtod skips leading blanks and reads hex: neither is wanted. */
+	if (text == NULL || *text == '\0' || isspace((unsigned char)*text) ||
+	    strpbrk(text, "xX") != NULL)
 		return -1;
 	errno = 0;
 	v = strtod(text, &end);
@@ -73,11 +74,13 @@ config_parse_uint(const char *text, unsigned *out)
 	unsigned long v;
 	char *end;
 
+	/* strtoul takes "-1", "+1" and leading blanks: a digit must come
+	   first. */
 	if (text == NULL || !isdigit((unsigned char)*text))
 		return -1;
 	errno = 0;
 	v = strtoul(text, &end, 10);
-	if (*end != '\0' || errno == ERANGE || v > 0xffffffffUL)
+	if (*end != '\0' || errno == ERANGE || v > UINT_MAX)
 		return -1;
 	*out = (unsigned)v;
 	return 0;
@@ -86,10 +89,12 @@ config_parse_uint(const char *text, unsigned *out)
 int
 config_parse_bool(const char *text, int *out)
 {
-	static const char *yes[] = { "yes", "true", "on", "1" };
-	static const char *no[] = { "no", "false", "off", "0" };
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
 	size_t i;
 
+	if (text == NULL)
+		return -1;
 	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
 		if (strcasecmp(text, yes[i]) == 0) {
 			*out = 1;
@@ -106,14 +111,15 @@ config_parse_bool(const char *text, int *out)
 int
 config_parse_channels(const char *text, uint32_t *mask, unsigned max_channels)
 {
+	unsigned long a, b, limit = max_channels < 32 ? max_channels : 32;
 	const char *p = text;
-	unsigned long a, b;
-	char *end;
 	uint32_t m = 0;
+	char *end;
 
+	if (text == NULL)
+		return -1;
 	if (strcmp(text, "all") == 0) {
-		*mask = max_channels >= 32 ? UINT32_MAX :
-		    (UINT32_C(1) << max_channels) - 1;
+		*mask = limit >= 32 ? UINT32_MAX : (UINT32_C(1) << limit) - 1;
 		return 0;
 	}
 	for (;;) {
@@ -130,7 +136,7 @@ config_parse_channels(const char *text, uint32_t *mask, unsigned max_channels)
 			b = strtoul(p, &end, 10);
 			p = end;
 		}
-		if (a > b || b >= max_channels || b >= 32)
+		if (a > b || b >= limit)
 			return -1;
 		for (; a <= b; a++)
 			m |= UINT32_C(1) << a;
@@ -145,38 +151,124 @@ config_parse_channels(const char *text, uint32_t *mask, unsigned max_channels)
 	return 0;
 }
 
-/* ---- the fixed sections ------------------------------------------------ */
+/* ---- the keys of the fixed sections ----------------------------------- */
 
-enum kind { K_UINT, K_DOUBLE, K_BOOL, K_STRING, K_INPUT };
+enum section {
+	SEC_NONE,	/* before the first header */
+	SEC_ENGINE,
+	SEC_POOL,
+	SEC_CONTROL,
+	SEC_STAGE	/* [stage.NAME]: the last of cfg->stages */
+};
+#define NFIXED 4	/* SEC_NONE..SEC_CONTROL, to index by section */
+static const char *const fixed_names[NFIXED] = {
+	"", "engine", "pool", "control"
+};
+
+enum kind {
+	K_UINT,		/* unsigned in [min, max] */
+	K_DOUBLE,	/* double in [min, max] */
+	K_BOOL,		/* int, 0 or 1 */
+	K_STRING,	/* char *, not empty, at most max bytes if max > 0 */
+	K_INPUT		/* engine.input and what comes with it */
+};
 
 struct key {
-	const char *section, *name;
+	enum section section;
+	const char *name;
 	enum kind kind;
-	double min, max;
-	size_t offset;		/* in struct config */
+	double min, max;	/* see enum kind */
+	int zero_ok;		/* K_UINT: 0 is allowed as well */
+	size_t offset;		/* of the field in struct config */
 };
 
 #define OFF(f) offsetof(struct config, f)
+#define SOCKET_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
 static const struct key keys[] = {
-	{ "engine", "rate", K_UINT, 8000, 384000, OFF(engine.rate) },
-	{ "engine", "period", K_UINT, 16, 8192, OFF(engine.period) },
-	{ "engine", "channels", K_UINT, 1, 32, OFF(engine.channels) },
-	{ "engine", "device", K_STRING, 0, 0, OFF(engine.device) },
-	{ "engine", "input", K_INPUT, 0, 0, 0 },
-	{ "engine", "loop", K_BOOL, 0, 1, OFF(engine.loop) },
-	{ "engine", "tone_level", K_DOUBLE, -120, 0, OFF(engine.tone_level) },
-	{ "pool", "blocks", K_UINT, 8, 65536, OFF(pool.blocks) },
-	{ "pool", "block_frames", K_UINT, 0, 65536, OFF(pool.block_frames) },
-	{ "pool", "messages", K_UINT, 16, 65536, OFF(pool.messages) },
-	{ "control", "socket", K_STRING, 0, 0, OFF(control.socket) },
-	{ "control", "group", K_STRING, 0, 0, OFF(control.group) },
+	{ SEC_ENGINE, "rate", K_UINT, 8000, 384000, 0, OFF(engine.rate) },
+	{ SEC_ENGINE, "period", K_UINT, 16, 8192, 0, OFF(engine.period) },
+	{ SEC_ENGINE, "channels", K_UINT, 1, 32, 0, OFF(engine.channels) },
+	{ SEC_ENGINE, "device", K_STRING, 0, 0, 0, OFF(engine.device) },
+	{ SEC_ENGINE, "input", K_INPUT, 0, 0, 0, 0 },
+	{ SEC_ENGINE, "loop", K_BOOL, 0, 1, 0, OFF(engine.loop) },
+	{ SEC_ENGINE, "tone_level", K_DOUBLE, -120, 0, 0,
+	    OFF(engine.tone_level) },
+	{ SEC_POOL, "blocks", K_UINT, 8, 65536, 0, OFF(pool.blocks) },
+	{ SEC_POOL, "block_frames", K_UINT, 16, 65536, 1,
+	    OFF(pool.block_frames) },
+	{ SEC_POOL, "messages", K_UINT, 16, 65536, 0, OFF(pool.messages) },
+	{ SEC_CONTROL, "socket", K_STRING, 0, SOCKET_MAX, 0,
+	    OFF(control.socket) },
+	{ SEC_CONTROL, "group", K_STRING, 0, 0, 0, OFF(control.group) },
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
-static int
-replace(char **slot, const char *value)
+/* ---- parser state ------------------------------------------------------ */
+
+struct parse {
+	struct config *cfg;		/* being filled in */
+	const char *pos, *end;		/* text not yet handed to libinih */
+	unsigned line;			/* number of the line last handed out */
+	char *err;			/* the caller's, for the first error */
+	size_t errlen;
+	int failed;			/* err holds an error: stop */
+	enum section section;		/* the one the last header opened */
+	char label[48];			/* its name in messages: "engine",
+					   "stage.hp"; "" before any */
+	unsigned section_line[NFIXED];	/* header of each fixed section;
+					   0: not seen */
+	unsigned key_line[NKEYS];	/* where each fixed key was set;
+					   0: not yet */
+	unsigned rate_line;		/* of engine.rate; 0: the default */
+	unsigned input_line;		/* of engine.input */
+	char input_text[256];		/* its value, for a late message */
+};
+
+static void fail(struct parse *p, unsigned line, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* Writes the first error, "PATH:LINE: " and the message, and stops. */
+static void
+fail(struct parse *p, unsigned line, const char *fmt, ...)
 {
-	char *s = strdup(value);
+	va_list ap;
+	int n;
+
+	if (p->failed)
+		return;
+	p->failed = 1;
+	if (p->errlen == 0)
+		return;
+	n = snprintf(p->err, p->errlen, "%s:%u: ", p->cfg->path, line);
+	if (n < 0 || (size_t)n >= p->errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * Returns arr with room for element n (0-based), reallocated if needed, or
+ * NULL.  Capacity is the power of two at or above the count, so it grows
+ * by doubling without a field to keep it in.
+ */
+static void *
+grow(void *arr, unsigned n, size_t size)
+{
+	if (n != 0 && (n & (n - 1)) != 0)
+		return arr;
+	if (n > UINT_MAX / 2)
+		return NULL;
+	return realloc(arr, size * (n != 0 ? 2 * (size_t)n : 1));
+}
+
+static int
+replace(char **slot, const char *value, size_t len)
+{
+	char *s = strndup(value, len);
 
 	if (s == NULL)
 		return -1;
@@ -185,307 +277,446 @@ replace(char **slot, const char *value)
 	return 0;
 }
 
+/* ---- [engine] input ---------------------------------------------------- */
+
+/*
+ * A tone's frequency depends on the rate, which may come later in the file
+ * or not at all: it is checked once both are known, at the later of the
+ * two lines or at the end, and blamed on the input line.
+ */
+static void
+check_tone(struct parse *p, int at_end)
+{
+	const struct config_engine *e = &p->cfg->engine;
+
+	if (e->input != CONFIG_INPUT_TONE || (p->rate_line == 0) != at_end)
+		return;
+	if (e->tone_freq < 1 || e->tone_freq > e->rate / 2.0)
+		fail(p, p->input_line, "engine: input = %s: must be "
+		    "tone:FREQ with FREQ between 1 and %g (rate/2)",
+		    p->input_text, e->rate / 2.0);
+}
+
 static void
 set_input(struct parse *p, const char *value)
 {
 	struct config_engine *e = &p->cfg->engine;
+	const char *arg;
 	double f;
 
-	p->input_line = p->line;
 	if (strcmp(value, "none") == 0)
 		e->input = CONFIG_INPUT_NONE;
 	else if (strcmp(value, "device") == 0)
 		e->input = CONFIG_INPUT_DEVICE;
 	else if (strncmp(value, "file:", 5) == 0) {
-		if (value[5] == '\0') {
-			fail(p, p->line, "engine: input = %s: file: needs a "
-			    "path, e.g. file:/srv/audio/loop.wav", value);
+		for (arg = value + 5; isspace((unsigned char)*arg); arg++)
+			;
+		if (*arg == '\0') {
+			fail(p, p->line, "engine: input = %s: must be "
+			    "file:PATH with a PATH, e.g. "
+			    "file:/srv/audio/loop.wav", value);
+			return;
+		}
+		if (replace(&e->input_path, arg, strlen(arg)) != 0) {
+			fail(p, p->line, "out of memory");
 			return;
 		}
 		e->input = CONFIG_INPUT_FILE;
-		if (replace(&e->input_path, value + 5) != 0)
-			fail(p, p->line, "out of memory");
 	} else if (strncmp(value, "tone:", 5) == 0) {
-		if (config_parse_double(value + 5, &f) != 0 || f < 1) {
-			fail(p, p->line, "engine: input = %s: tone: needs a "
-			    "frequency in Hz, e.g. tone:440", value);
+		for (arg = value + 5; isspace((unsigned char)*arg); arg++)
+			;
+		if (config_parse_double(arg, &f) != 0) {
+			fail(p, p->line, "engine: input = %s: must be "
+			    "tone:FREQ with FREQ a number of Hz, e.g. tone:440",
+			    value);
 			return;
 		}
 		e->input = CONFIG_INPUT_TONE;
 		e->tone_freq = f;
-	} else
+	} else {
 		fail(p, p->line, "engine: input = %s: must be none, device, "
 		    "file:PATH or tone:FREQ", value);
+		return;
+	}
+	p->input_line = p->line;
+	snprintf(p->input_text, sizeof(p->input_text), "%s", value);
+	check_tone(p, 0);
 }
 
+/* ---- keys -------------------------------------------------------------- */
+
 static void
-set_fixed(struct parse *p, const char *section, const char *name,
-    const char *value)
+set_fixed(struct parse *p, const char *name, const char *value)
 {
+	const char *section = fixed_names[p->section];
+	char *base = (char *)p->cfg, known[256];
 	const struct key *k = NULL;
-	char *base = (char *)p->cfg;
+	size_t i, used = 0;
 	unsigned u;
 	double d;
 	int b;
-	size_t i;
 
 	for (i = 0; i < NKEYS; i++)
-		if (strcmp(keys[i].section, section) == 0 &&
+		if (keys[i].section == p->section &&
 		    strcmp(keys[i].name, name) == 0) {
 			k = &keys[i];
 			break;
 		}
 	if (k == NULL) {
-		char known[256];
-		size_t used = 0;
-
 		known[0] = '\0';
 		for (i = 0; i < NKEYS; i++)
-			if (strcmp(keys[i].section, section) == 0)
+			if (keys[i].section == p->section &&
+			    used < sizeof(known))
 				used += (size_t)snprintf(known + used,
 				    sizeof(known) - used, "%s%s",
-				    used ? ", " : "", keys[i].name);
+				    used != 0 ? ", " : "", keys[i].name);
 		fail(p, p->line, "%s: %s: unknown key (known: %s)", section,
 		    name, known);
 		return;
 	}
-	if (p->keys_seen & (UINT64_C(1) << i)) {
-		fail(p, p->line, "%s: %s: set twice", section, name);
+	if (p->key_line[i] != 0) {
+		fail(p, p->line, "%s: %s: already set at line %u", section,
+		    name, p->key_line[i]);
 		return;
 	}
-	p->keys_seen |= UINT64_C(1) << i;
+	p->key_line[i] = p->line;
 	switch (k->kind) {
 	case K_UINT:
-		if (config_parse_uint(value, &u) != 0 || u < k->min ||
-		    u > k->max || (strcmp(name, "block_frames") == 0 &&
-		    u != 0 && u < 16))
+		if (config_parse_uint(value, &u) == 0 &&
+		    ((u >= k->min && u <= k->max) || (k->zero_ok && u == 0)))
+			*(unsigned *)(base + k->offset) = u;
+		else
 			fail(p, p->line, "%s: %s = %s: must be %sbetween %g "
 			    "and %g", section, name, value,
-			    strcmp(name, "block_frames") == 0 ? "0 or " : "",
-			    strcmp(name, "block_frames") == 0 ? 16 : k->min,
-			    k->max);
-		else
-			*(unsigned *)(base + k->offset) = u;
+			    k->zero_ok ? "0 or " : "", k->min, k->max);
 		break;
 	case K_DOUBLE:
-		if (config_parse_double(value, &d) != 0 || d < k->min ||
-		    d > k->max)
+		if (config_parse_double(value, &d) == 0 && d >= k->min &&
+		    d <= k->max)
+			*(double *)(base + k->offset) = d;
+		else
 			fail(p, p->line, "%s: %s = %s: must be between %g and "
 			    "%g", section, name, value, k->min, k->max);
-		else
-			*(double *)(base + k->offset) = d;
 		break;
 	case K_BOOL:
-		if (config_parse_bool(value, &b) != 0)
+		if (config_parse_bool(value, &b) == 0)
+			*(int *)(base + k->offset) = b;
+		else
 			fail(p, p->line, "%s: %s = %s: must be yes or no",
 			    section, name, value);
-		else
-			*(int *)(base + k->offset) = b;
 		break;
 	case K_STRING:
 		if (*value == '\0')
-			fail(p, p->line, "%s: %s: empty", section, name);
-		else if (replace((char **)(base + k->offset), value) != 0)
+			fail(p, p->line, "%s: %s: no value", section, name);
+		else if (k->max > 0 && strlen(value) > k->max)
+			fail(p, p->line, "%s: %s = %s: must be at most %g "
+			    "bytes long", section, name, value, k->max);
+		else if (replace((char **)(base + k->offset), value,
+		    strlen(value)) != 0)
 			fail(p, p->line, "out of memory");
 		break;
 	case K_INPUT:
 		set_input(p, value);
 		break;
 	}
+	if (!p->failed && k->offset == OFF(engine.rate)) {
+		p->rate_line = p->line;
+		check_tone(p, 0);
+	}
 }
 
-/* ---- stages ------------------------------------------------------------ */
-
+/* A word: letters, digits, '_' and '-', at least one, at most max. */
 static int
-valid_stage_name(const char *s)
+is_word(const char *s, size_t len, size_t max)
 {
-	size_t n = 0;
+	size_t i;
 
-	for (; *s; s++, n++)
-		if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-')
+	if (len == 0 || len > max)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_' &&
+		    s[i] != '-')
 			return 0;
-	return n >= 1 && n <= 31;
-}
-
-static struct config_stage *
-new_stage(struct parse *p, const char *name)
-{
-	struct config *c = p->cfg;
-	struct config_stage *ns, *s;
-
-	ns = realloc(c->stages, sizeof(*ns) * (c->nstages + 1));
-	if (ns == NULL)
-		return NULL;
-	c->stages = ns;
-	s = &c->stages[c->nstages];
-	memset(s, 0, sizeof(*s));
-	s->name = strdup(name);
-	if (s->name == NULL)
-		return NULL;
-	s->line = p->section_line;
-	c->nstages++;
-	return s;
+	return 1;
 }
 
 static void
-set_stage_key(struct parse *p, const char *name, const char *key,
-    const char *value)
+set_stage_key(struct parse *p, const char *key, const char *value)
 {
-	struct config *c = p->cfg;
-	struct config_stage *s = &c->stages[c->nstages - 1];
-	struct config_kv *nk;
+	struct config_stage *s = &p->cfg->stages[p->cfg->nstages - 1];
+	struct config_kv *kv;
 	unsigned i;
 
-	(void)name;
+	if (*value == '\0') {
+		fail(p, p->line, "%s: %s: no value", p->label, key);
+		return;
+	}
 	if (strcmp(key, "type") == 0) {
 		if (s->type != NULL) {
-			fail(p, p->line, "stage.%s: type: set twice (line %u)",
-			    s->name, s->type_line);
+			fail(p, p->line, "%s: type: already set at line %u",
+			    p->label, s->type_line);
 			return;
 		}
-		if (*value == '\0') {
-			fail(p, p->line, "stage.%s: type: empty", s->name);
+		if (!is_word(value, strlen(value), 64)) {
+			fail(p, p->line, "%s: type = %s: must be one word, "
+			    "e.g. type = gain", p->label, value);
 			return;
 		}
-		s->type = strdup(value);
+		if ((s->type = strdup(value)) == NULL)
+			fail(p, p->line, "out of memory");
 		s->type_line = p->line;
 		return;
 	}
 	for (i = 0; i < s->nkeys; i++)
 		if (strcmp(s->keys[i].key, key) == 0) {
-			fail(p, p->line, "stage.%s: %s: set twice (line %u)",
-			    s->name, key, s->keys[i].line);
+			fail(p, p->line, "%s: %s: already set at line %u",
+			    p->label, key, s->keys[i].line);
 			return;
 		}
-	nk = realloc(s->keys, sizeof(*nk) * (s->nkeys + 1));
-	if (nk == NULL) {
+	kv = grow(s->keys, s->nkeys, sizeof(*kv));
+	if (kv == NULL) {
 		fail(p, p->line, "out of memory");
 		return;
 	}
-	s->keys = nk;
-	nk[s->nkeys].key = strdup(key);
-	nk[s->nkeys].value = strdup(value);
-	nk[s->nkeys].line = p->line;
+	s->keys = kv;
+	kv = &s->keys[s->nkeys];
+	kv->key = strdup(key);
+	kv->value = strdup(value);
+	kv->line = p->line;
+	if (kv->key == NULL || kv->value == NULL) {
+		free(kv->key);
+		free(kv->value);
+		fail(p, p->line, "out of memory");
+		return;
+	}
 	s->nkeys++;
 }
 
+/* ini_handler: one "key = value" of the line the reader handed out last. */
 static int
 handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse *p = user;
 
+	/* section is p->label: the reader handed libinih that header. */
+	(void)section;
 	if (p->failed)
 		return 0;
-	if (section[0] == '\0') {
-		fail(p, p->line, "%s: outside any section; put it under "
-		    "[engine], [pool], [control] or [stage.NAME]", name);
-		return 0;
-	}
-	if (strncmp(section, "stage.", 6) == 0)
-		set_stage_key(p, section + 6, name, value);
+	if (p->section == SEC_STAGE)
+		set_stage_key(p, name, value);
 	else
-		set_fixed(p, section, name, value);
+		set_fixed(p, name, value);
 	return !p->failed;
 }
 
-/* ---- the reader -------------------------------------------------------- */
+/* ---- lines, before libinih sees them ------------------------------------ */
 
-/* A section header line: checks it and opens stages. */
+/* At a new header or the end: the stage just ended must have had a type. */
 static void
-see_section(struct parse *p, const char *line)
+end_section(struct parse *p)
 {
-	const char *s = line, *close;
-	char name[80];
-	size_t n;
-	unsigned i;
+	const struct config *c = p->cfg;
 
-	while (isspace((unsigned char)*s))
-		s++;
-	if (*s != '[')
-		return;
-	close = strchr(s, ']');
-	if (close == NULL)
-		return;		/* libinih reports it */
-	/* The previous stage must have had a type. */
-	if (p->cfg->nstages > 0 && strncmp(p->section, "stage.", 6) == 0 &&
-	    p->cfg->stages[p->cfg->nstages - 1].type == NULL) {
-		fail(p, p->section_line, "%s: no type = ...", p->section);
-		return;
-	}
-	n = (size_t)(close - s - 1);
-	if (n >= sizeof(name)) {
-		fail(p, p->line, "[%.20s...]: section name too long", s + 1);
-		return;
-	}
-	memcpy(name, s + 1, n);
-	name[n] = '\0';
-	while (n > 0 && isspace((unsigned char)name[n - 1]))
-		name[--n] = '\0';
-	snprintf(p->section, sizeof(p->section), "%s", name);
-	p->section_line = p->line;
-	if (strncmp(name, "stage.", 6) == 0) {
-		if (!valid_stage_name(name + 6)) {
-			fail(p, p->line, "[%s]: a stage name is 1 to 31 "
-			    "letters, digits, '_' or '-'", name);
-			return;
-		}
-		for (i = 0; i < p->cfg->nstages; i++)
-			if (strcmp(p->cfg->stages[i].name, name + 6) == 0) {
-				fail(p, p->line, "[%s]: already defined at "
-				    "line %u", name, p->cfg->stages[i].line);
-				return;
-			}
-		if (new_stage(p, name + 6) == NULL)
-			fail(p, p->line, "out of memory");
-		return;
-	}
-	for (i = 0; i < 3; i++) {
-		static const char *fixed[] = { "engine", "pool", "control" };
-
-		if (strcmp(name, fixed[i]) == 0) {
-			if (p->seen & (1u << i))
-				fail(p, p->line, "[%s]: appears twice", name);
-			p->seen |= 1u << i;
-			return;
-		}
-	}
-	fail(p, p->line, "[%s]: unknown section (known: engine, pool, "
-	    "control, stage.NAME)", name);
+	if (p->section == SEC_STAGE && c->stages[c->nstages - 1].type == NULL)
+		fail(p, c->stages[c->nstages - 1].line, "%s: no type; every "
+		    "stage needs one, e.g. type = gain", p->label);
 }
 
-/* ini_reader: hands libinih one line at a time, counting them. */
+static void
+open_stage(struct parse *p, const char *name, size_t len)
+{
+	struct config *c = p->cfg;
+	struct config_stage *s;
+	unsigned i;
+
+	if (!is_word(name, len, STAGE_NAME_MAX)) {
+		fail(p, p->line, "[stage.%.*s]: a stage name is 1 to %d "
+		    "letters, digits, '_' or '-'", (int)len, name,
+		    STAGE_NAME_MAX);
+		return;
+	}
+	for (i = 0; i < c->nstages; i++)
+		if (strlen(c->stages[i].name) == len &&
+		    memcmp(c->stages[i].name, name, len) == 0) {
+			fail(p, p->line, "[stage.%.*s]: already defined at "
+			    "line %u", (int)len, name, c->stages[i].line);
+			return;
+		}
+	s = grow(c->stages, c->nstages, sizeof(*s));
+	if (s == NULL) {
+		fail(p, p->line, "out of memory");
+		return;
+	}
+	c->stages = s;
+	s = &c->stages[c->nstages];
+	memset(s, 0, sizeof(*s));
+	if ((s->name = strndup(name, len)) == NULL) {
+		fail(p, p->line, "out of memory");
+		return;
+	}
+	s->line = p->line;
+	c->nstages++;
+	p->section = SEC_STAGE;
+	snprintf(p->label, sizeof(p->label), "stage.%s", s->name);
+}
+
+/*
+ * A "[...]" line of len bytes, no blanks around it.  Opens the section and
+ * writes the header libinih is to see into buf; returns its length.
+ */
+static size_t
+header_line(struct parse *p, const char *s, size_t len, char *buf)
+{
+	const char *name, *close;
+	size_t n;
+	int i;
+
+	end_section(p);
+	if (p->failed)
+		return 0;
+	close = memchr(s, ']', len);
+	if (close == NULL) {
+		fail(p, p->line, "\"%.*s\": a section header needs a closing "
+		    "]", (int)len, s);
+		return 0;
+	}
+	if (close != s + len - 1) {
+		fail(p, p->line, "\"%.*s\": nothing may follow the ] of a "
+		    "section header (comments go on a line of their own)",
+		    (int)len, s);
+		return 0;
+	}
+	name = s + 1;
+	n = (size_t)(close - name);
+	while (n > 0 && isspace((unsigned char)*name)) {
+		name++;
+		n--;
+	}
+	while (n > 0 && isspace((unsigned char)name[n - 1]))
+		n--;
+	p->section = SEC_NONE;
+	p->label[0] = '\0';
+	if (n >= 6 && memcmp(name, "stage.", 6) == 0)
+		open_stage(p, name + 6, n - 6);
+	else {
+		for (i = SEC_ENGINE; i < NFIXED; i++)
+			if (strlen(fixed_names[i]) == n &&
+			    memcmp(fixed_names[i], name, n) == 0)
+				break;
+		if (i == NFIXED)
+			fail(p, p->line, "[%.*s]: unknown section (known: "
+			    "engine, pool, control, stage.NAME)", (int)n, name);
+		else if (p->section_line[i] != 0)
+			fail(p, p->line, "[%s]: already defined at line %u",
+			    fixed_names[i], p->section_line[i]);
+		else {
+			p->section_line[i] = p->line;
+			p->section = (enum section)i;
+			snprintf(p->label, sizeof(p->label), "%s",
+			    fixed_names[i]);
+		}
+	}
+	if (p->failed)
+		return 0;
+	/* At most len bytes: the name came from between the brackets. */
+	buf[0] = '[';
+	memcpy(buf + 1, name, n);
+	buf[n + 1] = ']';
+	return n + 2;
+}
+
+/* A line of len bytes that is not blank, a comment or a header. */
+static void
+key_line(struct parse *p, const char *s, size_t len)
+{
+	const char *eq = memchr(s, '=', len), *k, *v;
+	size_t kn, vn, i;
+
+	if (eq == NULL || memchr(s, ':', (size_t)(eq - s)) != NULL) {
+		fail(p, p->line, "\"%.*s\": expected [section], key = value, "
+		    "or a comment", (int)len, s);
+		return;
+	}
+	k = s;
+	kn = (size_t)(eq - s);
+	while (kn > 0 && isspace((unsigned char)k[kn - 1]))
+		kn--;
+	v = eq + 1;
+	vn = len - (size_t)(v - s);
+	while (vn > 0 && isspace((unsigned char)*v)) {
+		v++;
+		vn--;
+	}
+	if (kn == 0) {
+		fail(p, p->line, "\"%.*s\": expected [section], key = value, "
+		    "or a comment", (int)len, s);
+		return;
+	}
+	if (p->section == SEC_NONE) {
+		fail(p, p->line, "%.*s: outside any section; put it under "
+		    "[engine], [pool], [control] or [stage.NAME]", (int)kn, k);
+		return;
+	}
+	for (i = 1; i < len; i++)
+		if ((s[i] == ';' || s[i] == '#') &&
+		    isspace((unsigned char)s[i - 1])) {
+			fail(p, p->line, "%s: %.*s = %.*s: comments go on a "
+			    "line of their own (no ';' or '#' after a blank)",
+			    p->label, (int)kn, k, (int)vn, v);
+			return;
+		}
+}
+
+/* ini_reader: hands libinih the next line, checked, as fgets would. */
 static char *
 reader(char *buf, int size, void *stream)
 {
 	struct parse *p = stream;
-	const char *nl;
+	const char *s, *e, *nl;
 	size_t n;
 
-	if (p->pos >= p->end || p->failed)
+	if (p->failed || p->pos >= p->end || size < 4)
 		return NULL;
-	nl = memchr(p->pos, '\n', (size_t)(p->end - p->pos));
-	n = nl != NULL ? (size_t)(nl - p->pos + 1) : (size_t)(p->end - p->pos);
-	if (n >= (size_t)size) {
-		p->line++;
-		fail(p, p->line, "line longer than %d bytes", size - 1);
-		return NULL;
-	}
-	if (memchr(p->pos, '\0', n) != NULL) {
-		p->line++;
+	s = p->pos;
+	nl = memchr(s, '\n', (size_t)(p->end - s));
+	e = nl != NULL ? nl : p->end;
+	p->pos = nl != NULL ? nl + 1 : p->end;
+	p->line++;
+	if (memchr(s, '\0', (size_t)(e - s)) != NULL) {
 		fail(p, p->line, "a NUL byte: this is not a text file");
 		return NULL;
 	}
-	memcpy(buf, p->pos, n);
-	buf[n] = '\0';
-	p->pos += n;
-	p->line++;
-	see_section(p, buf);
-	return p->failed ? NULL : buf;
+	if (p->line == 1 && e - s >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0)
+		s += 3;
+	while (s < e && isspace((unsigned char)*s))
+		s++;
+	while (e > s && isspace((unsigned char)e[-1]))
+		e--;
+	n = (size_t)(e - s);
+	/* libinih wants room for "\r\n\0" past the longest line. */
+	if (n > (size_t)size - 3) {
+		fail(p, p->line, "line too long (at most %d characters)",
+		    size - 3);
+		return NULL;
+	}
+	if (n == 0 || *s == '#' || *s == ';')
+		n = 0;
+	else if (*s == '[')
+		n = header_line(p, s, n, buf);
+	else {
+		key_line(p, s, n);
+		memcpy(buf, s, n);
+	}
+	if (p->failed)
+		return NULL;
+	buf[n] = '\n';
+	buf[n + 1] = '\0';
+	return buf;
 }
 
-/* ---- load -------------------------------------------------------------- */
+/* ---- load, free, look up ---------------------------------------------- */
 
-static void
+static int
 set_defaults(struct config *c)
 {
 	c->engine.rate = 48000;
@@ -498,6 +729,9 @@ set_defaults(struct config *c)
 	c->pool.blocks = 256;
 	c->pool.block_frames = 0;
 	c->pool.messages = 256;
+	c->engine.device = strdup("default");
+	c->control.socket = strdup("/run/tidepool/control.sock");
+	return c->engine.device != NULL && c->control.socket != NULL ? 0 : -1;
 }
 
 struct config *
@@ -508,39 +742,35 @@ config_parse(const char *text, size_t len, const char *name, char *err,
 	struct config *c;
 	int rc;
 
+	if (errlen > 0)
+		err[0] = '\0';
 	c = calloc(1, sizeof(*c));
-	if (c == NULL || (c->path = strdup(name)) == NULL) {
-		free(c);
-		snprintf(err, errlen, "%s: out of memory", name);
-		return NULL;
-	}
-	set_defaults(c);
-	if ((c->engine.device = strdup("default")) == NULL ||
-	    (c->control.socket = strdup("/run/tidepool/control.sock")) ==
-	    NULL) {
+	if (c == NULL || (c->path = strdup(name)) == NULL ||
+	    set_defaults(c) != 0) {
 		config_free(c);
-		snprintf(err, errlen, "%s: out of memory", name);
+		if (errlen > 0)
+			snprintf(err, errlen, "%s: out of memory", name);
 		return NULL;
 	}
 	memset(&p, 0, sizeof(p));
 	p.cfg = c;
-	p.text = p.pos = text;
+	if (text == NULL) {	/* as good as "" */
+		text = "";
+		len = 0;
+	}
+	p.pos = text;
 	p.end = text + len;
 	p.err = err;
 	p.errlen = errlen;
 	rc = ini_parse_stream(reader, &p, handler, &p);
+	if (!p.failed)
+		end_section(&p);
+	check_tone(&p, 1);
+	/* The reader lets through only lines libinih takes: a safety net. */
 	if (!p.failed && rc > 0)
-		fail(&p, (unsigned)rc, "cannot parse this line: expected "
-		    "[section], key = value, or a comment");
-	if (!p.failed && c->nstages > 0 &&
-	    strncmp(p.section, "stage.", 6) == 0 &&
-	    c->stages[c->nstages - 1].type == NULL)
-		fail(&p, p.section_line, "%s: no type = ...", p.section);
-	if (!p.failed && c->engine.input == CONFIG_INPUT_TONE &&
-	    c->engine.tone_freq >= c->engine.rate / 2.0)
-		fail(&p, p.input_line, "engine: input = tone:%g: must be below "
-		    "rate/2 "
-		    "(%g)", c->engine.tone_freq, c->engine.rate / 2.0);
+		fail(&p, (unsigned)rc, "cannot parse this line");
+	else if (!p.failed && rc < 0)
+		fail(&p, p.line, "out of memory");
 	if (p.failed) {
 		config_free(c);
 		return NULL;
@@ -552,47 +782,41 @@ struct config *
 config_load(const char *path, char *err, size_t errlen)
 {
 	struct config *c;
-	char *text = NULL, *nt;
-	size_t len = 0, cap = 0, n;
+	char *text;
+	size_t len;
 	FILE *f;
 
 	f = fopen(path, "rb");
 	if (f == NULL) {
-		snprintf(err, errlen, "%s: cannot open: %s", path,
-		    strerror(errno));
+		if (errlen > 0)
+			snprintf(err, errlen, "%s: cannot open: %s", path,
+			    strerror(errno));
 		return NULL;
 	}
-	do {
-		if (len + 4096 > cap) {
-			cap = cap ? cap * 2 : 8192;
-			if (cap > (16u << 20)) {
-				snprintf(err, errlen, "%s: larger than 16 MiB: "
-				    "not a config file", path);
-				goto fail;
-			}
-			nt = realloc(text, cap);
-			if (nt == NULL) {
-				snprintf(err, errlen, "%s: out of memory", path);
-				goto fail;
-			}
-			text = nt;
-		}
-		n = fread(text + len, 1, cap - len, f);
-		len += n;
-	} while (n > 0);
-	if (ferror(f)) {
-		snprintf(err, errlen, "%s: cannot read: %s", path,
-		    strerror(errno));
-		goto fail;
+	/* One byte more than allowed, to tell a file that is too big. */
+	text = malloc(CONFIG_MAX_BYTES + 1);
+	if (text == NULL) {
+		fclose(f);
+		if (errlen > 0)
+			snprintf(err, errlen, "%s: out of memory", path);
+		return NULL;
 	}
+	len = fread(text, 1, CONFIG_MAX_BYTES + 1, f);
+	if (ferror(f)) {
+		if (errlen > 0)
+			snprintf(err, errlen, "%s: cannot read: %s", path,
+			    strerror(errno));
+		c = NULL;
+	} else if (len > CONFIG_MAX_BYTES) {
+		if (errlen > 0)
+			snprintf(err, errlen, "%s: larger than %u MiB: not a "
+			    "config file", path, CONFIG_MAX_BYTES >> 20);
+		c = NULL;
+	} else
+		c = config_parse(text, len, path, err, errlen);
 	fclose(f);
-	c = config_parse(text ? text : "", len, path, err, errlen);
 	free(text);
 	return c;
-fail:
-	fclose(f);
-	free(text);
-	return NULL;
 }
 
 void
@@ -640,4 +864,28 @@ config_find_stage(const struct config *c, const char *name)
 		if (strcmp(c->stages[i].name, name) == 0)
 			return &c->stages[i];
 	return NULL;
+}
+
+int
+config_stage_error(const struct config *c, const struct config_stage *s,
+    const struct config_kv *kv, char *err, size_t errlen, const char *fmt,
+    ...)
+{
+	va_list ap;
+	int n;
+
+	if (errlen == 0)
+		return -1;
+	if (kv != NULL)
+		n = snprintf(err, errlen, "%s:%u: stage.%s: %s = %s: ",
+		    c->path, kv->line, s->name, kv->key, kv->value);
+	else
+		n = snprintf(err, errlen, "%s:%u: stage.%s: ", c->path,
+		    s->line, s->name);
+	if (n < 0 || (size_t)n >= errlen)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+	va_end(ap);
+	return -1;
 }
