@@ -2,8 +2,9 @@
  * The chain runs its stages one after another.  The first stage reads the
  * caller's input and the last writes the caller's output directly; between
  * them the block stays in one scratch buffer, processed in place, except
- * where a stage changes the channel count (the mixer), which writes into
+ * where a stage changes the channel count (a mixer), which writes into
  * the other scratch buffer.  So a chain costs no copies beyond its stages.
+ * The scratch buffers are as wide as DSP_MAX_CHANNELS, so any stage fits.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,8 @@ dsp_chain_new(unsigned in_channels, unsigned max_frames, double rate)
 		dsp_chain_del(c);
 		return NULL;
 	}
+	dsp_prefault(c->scratch[0], n * sizeof(float));
+	dsp_prefault(c->scratch[1], n * sizeof(float));
 	return c;
 }
 
@@ -51,8 +54,13 @@ dsp_chain_append(struct dsp_chain *c, struct dsp_stage *st, const char *name)
 	struct dsp_stage **ns;
 	char **nn, *copy;
 
+	if (st == NULL)
+		return DSP_EINVAL;
 	if (st->in_channels != c->out_channels)
 		return DSP_ECHANNELS;
+	/* It must be made for this chain's rate and blocks. */
+	if (st->rate != c->rate || st->max_frames < c->max_frames)
+		return DSP_EINVAL;
 	if (c->n == c->cap) {
 		unsigned cap = c->cap ? c->cap * 2 : 8;
 
@@ -129,6 +137,8 @@ dsp_chain_find(const struct dsp_chain *c, const char *name)
 {
 	unsigned i;
 
+	if (name == NULL)
+		return -1;
 	for (i = 0; i < c->n; i++)
 		if (strcmp(c->names[i], name) == 0)
 			return (int)i;
@@ -149,7 +159,8 @@ dsp_chain_process(struct dsp_chain *c, const float *in, float *out,
 		frames = c->max_frames;
 	if (c->n == 0) {
 		if (out != in)
-			memcpy(out, in, sizeof(float) * frames * c->in_channels);
+			memcpy(out, in,
+			    sizeof(float) * frames * c->in_channels);
 		return;
 	}
 	if (stage_ns != NULL)
@@ -164,14 +175,15 @@ dsp_chain_process(struct dsp_chain *c, const float *in, float *out,
 		else
 			dst = c->scratch[which];
 		/* The last stage may get src == out when the caller passed
-		   in == out; only the mixer cannot work in place. */
+		   in == out; a stage that changes the channel count cannot
+		   work in place, so it goes through scratch. */
 		if (dst == src && st->out_channels != st->in_channels) {
 			dst = c->scratch[which ^= 1];
-			st->type->ops->process(st, src, dst, frames);
+			dsp_stage_process(st, src, dst, frames);
 			memcpy(out, dst, sizeof(float) * frames *
 			    st->out_channels);
 		} else
-			st->type->ops->process(st, src, dst, frames);
+			dsp_stage_process(st, src, dst, frames);
 		src = dst;
 		if (stage_ns != NULL) {
 			t1 = dsp_clock_ns();

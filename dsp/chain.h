@@ -1,6 +1,9 @@
 /*
- * A chain: stages run in order on interleaved blocks.  Built and freed on
- * the control thread; run on the audio thread.
+ * A chain: stages run in order on interleaved blocks, each stage's output
+ * the next one's input.  Built and freed on the control thread; run on the
+ * audio thread, which never allocates for it: the scratch buffers are made
+ * with the chain.  A stage's channel count may differ from the chain's
+ * input (after a mixer); each stage must take what the one before gives.
  */
 #ifndef TP_DSP_CHAIN_H
 #define TP_DSP_CHAIN_H
@@ -13,17 +16,21 @@
 struct dsp_chain;
 
 /*
- * An empty chain (a pass-through) for in_channels, blocks of at most
- * max_frames, at rate.  Allocates its scratch buffers.  Control thread.
- * Returns NULL when out of memory or the sizes are not supported.
+ * An empty chain (a pass-through) for in_channels (1..DSP_MAX_CHANNELS),
+ * blocks of at most max_frames, at rate.  Allocates its scratch buffers
+ * (two of max_frames x DSP_MAX_CHANNELS floats).  Control thread.  Returns
+ * NULL when out of memory or for sizes out of range.
  */
 struct dsp_chain *dsp_chain_new(unsigned in_channels, unsigned max_frames,
     double rate);
 
 /*
- * Appends st (the chain takes it) under name (copied).  Control thread.
- * Returns DSP_OK; DSP_ECHANNELS if st does not take the channels the chain
- * gives now; DSP_ENOMEM.
+ * Appends st under name (copied; NULL is taken as "").  Control thread.
+ * Returns DSP_OK, and the chain owns st from then on (dsp_chain_del frees
+ * it); DSP_ECHANNELS if st does not take the channels the chain gives now
+ * (dsp_chain_out_channels()); DSP_EINVAL if st is NULL or was made for
+ * another rate or for smaller blocks than the chain's; DSP_ENOMEM.  On
+ * any error the caller keeps st.
  */
 int dsp_chain_append(struct dsp_chain *c, struct dsp_stage *st,
     const char *name);
@@ -35,24 +42,27 @@ unsigned dsp_chain_in_channels(const struct dsp_chain *c) TP_REALTIME;
 unsigned dsp_chain_out_channels(const struct dsp_chain *c) TP_REALTIME;
 unsigned dsp_chain_length(const struct dsp_chain *c) TP_REALTIME;
 
-/* Stage i (NULL past the end) and its name.  Any thread. */
+/* Stage i (NULL past the end) and its name (NULL past the end).  The
+   chain never changes once built: any thread. */
 struct dsp_stage *dsp_chain_stage(const struct dsp_chain *c, unsigned i)
     TP_REALTIME;
 const char *dsp_chain_stage_name(const struct dsp_chain *c, unsigned i);
 
-/* The index of the stage called name, or -1. */
+/* The index of the first stage called name, or -1.  Control thread. */
 int dsp_chain_find(const struct dsp_chain *c, const char *name);
 
 /*
- * Runs frames (<= max_frames) from in (in_channels interleaved) to out
- * (out_channels interleaved); out may be in when the counts match.  If
- * stage_ns is not NULL it receives each stage's time in ns.  An empty chain
- * copies.  Audio thread.
+ * Runs frames (<= max_frames; more are cut to it) from in (in_channels
+ * interleaved) to out (out_channels interleaved); out may be in when the
+ * counts match.  in is only read.  If stage_ns is not NULL, its
+ * dsp_chain_length() entries receive each stage's duration in ns
+ * (CLOCK_MONOTONIC, a vDSO read).  An empty chain copies in to out.
+ * Audio thread.
  */
 void dsp_chain_process(struct dsp_chain *c, const float *in, float *out,
     unsigned frames, uint32_t *stage_ns) TP_REALTIME;
 
-/* Clears every stage's state.  Audio thread. */
+/* dsp_stage_reset() on every stage.  Audio thread. */
 void dsp_chain_reset(struct dsp_chain *c) TP_REALTIME;
 
 #endif /* TP_DSP_CHAIN_H */

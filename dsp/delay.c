@@ -1,8 +1,14 @@
 /*
- * delay: a whole number of samples, rounded from ms.  The line is sized
- * for the largest delay at init, so a change never allocates; it
- * crossfades from the old tap to the new one over DSP_RAMP_MS rather than
- * jumping (no click, no pitch sweep).
+ * delay: a whole number of samples, rounded from ms.  The line is a ring
+ * sized for the largest delay (2 s) when the stage is made, so a change
+ * never allocates.  A change crossfades linearly from the old tap to the
+ * new one over DSP_RAMP_MS, rather than jumping (a click) or sliding (a
+ * pitch sweep); a change that arrives during a crossfade waits for it to
+ * end and then fades from there, so there are never more than two taps.
+ *
+ * The ring holds only the channels the stage acts on, a frame of them per
+ * slot.  Each sample is written before the tap is read, so a delay of 0
+ * passes the input straight through.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -12,11 +18,14 @@
 #define DELAY_MAX_MS 2000
 
 struct delay {
-	float *line;		/* size frames x channels, a ring */
-	size_t size;
-	size_t w;		/* the frame written next */
-	size_t d, d_old;	/* delay now, and while fading the old one */
-	unsigned fade_left, fade_len;
+	float *line;		/* size slots x nact samples, a ring */
+	size_t size;		/* slots: the largest delay + 1 */
+	size_t w;		/* the slot written next */
+	size_t d;		/* delay now (the new tap while fading) */
+	size_t d_old;		/* the old tap while fading */
+	size_t d_want;		/* the last delay set: d once settled */
+	unsigned fade_left;	/* samples of crossfade to go; 0: none */
+	unsigned fade_len;	/* samples in a crossfade */
 };
 
 static const struct dsp_param params[] = {
@@ -40,16 +49,28 @@ delay_init(struct dsp_stage *st, const struct dsp_setup *s, char *err,
 	(void)errlen;
 	if (d == NULL)
 		return -1;
-	d->size = to_samples(st->rate, DELAY_MAX_MS) + 1;
-	d->line = calloc(d->size * st->in_channels, sizeof(float));
-	if (d->line == NULL) {
-		free(d);
-		return -1;
-	}
-	d->d = d->d_old = to_samples(st->rate, st->values[0]);
-	d->fade_len = dsp_ramp_samples(st->rate);
 	st->state = d;
+	d->size = to_samples(st->rate, DELAY_MAX_MS) + 1;
+	d->line = calloc(d->size * st->nact, sizeof(float));
+	if (d->line == NULL)
+		return -1;
+	dsp_prefault(d->line, d->size * st->nact * sizeof(float));
+	d->d = d->d_old = d->d_want = to_samples(st->rate, st->values[0]);
+	d->fade_len = dsp_ramp_samples(st->rate);
 	return 0;
+}
+
+/* Starts a crossfade to d_want if there is somewhere to go. */
+static void start_fade(struct delay *d) TP_REALTIME;
+
+static void
+start_fade(struct delay *d)
+{
+	if (d->d_want == d->d)
+		return;
+	d->d_old = d->d;
+	d->d = d->d_want;
+	d->fade_left = d->fade_len;
 }
 
 static void delay_set(struct dsp_stage *st, unsigned p, double v)
@@ -61,9 +82,40 @@ delay_set(struct dsp_stage *st, unsigned p, double v)
 	struct delay *d = st->state;
 
 	(void)p;
-	d->d_old = d->d;
-	d->d = to_samples(st->rate, v);
-	d->fade_left = d->d != d->d_old ? d->fade_len : 0;
+	d->d_want = to_samples(st->rate, v);
+	if (d->fade_left == 0)
+		start_fade(d);
+}
+
+/* The slot delay samples before slot w. */
+static size_t
+tap(const struct delay *d, size_t delay)
+{
+	return d->w >= delay ? d->w - delay : d->w + d->size - delay;
+}
+
+/* One frame while crossfading. */
+static void fade_frame(struct dsp_stage *st, const float *in, float *out)
+    TP_REALTIME;
+
+static void
+fade_frame(struct dsp_stage *st, const float *in, float *out)
+{
+	struct delay *d = st->state;
+	unsigned nact = st->nact, k;
+	float *wl = d->line + d->w * nact;
+	const float *rn = d->line + tap(d, d->d) * nact;
+	const float *ro = d->line + tap(d, d->d_old) * nact;
+	/* The old tap's weight: 1 at the first sample, 1/len at the last. */
+	float g = (float)d->fade_left / (float)d->fade_len;
+
+	for (k = 0; k < nact; k++)
+		wl[k] = in[st->act[k]];
+	for (k = 0; k < nact; k++)
+		out[st->act[k]] = rn[k] + g * (ro[k] - rn[k]);
+	d->w = d->w + 1 == d->size ? 0 : d->w + 1;
+	if (--d->fade_left == 0)
+		start_fade(d);
 }
 
 static void delay_process(struct dsp_stage *st, const float *in, float *out,
@@ -74,29 +126,36 @@ delay_process(struct dsp_stage *st, const float *in, float *out,
     unsigned frames)
 {
 	struct delay *d = st->state;
-	unsigned ch = st->in_channels, c, i;
-	size_t r, ro, size = d->size;
-	float g, x;
+	unsigned ch = st->in_channels, nact = st->nact, i = 0, j, n, k;
+	size_t r;
+	float *wl;
+	const float *rl;
 
-	dsp_copy_unmasked(st, in, out, frames);
-	for (i = 0; i < frames; i++) {
-		r = (d->w + size - d->d) % size;
-		ro = (d->w + size - d->d_old) % size;
-		g = d->fade_left ? (float)d->fade_left / (float)d->fade_len :
-		    0.0f;
-		for (c = 0; c < ch; c++) {
-			if (!(st->mask & (UINT32_C(1) << c)))
-				continue;
-			/* Write first, so a delay of 0 passes straight on. */
-			d->line[d->w * ch + c] = in[(size_t)i * ch + c];
-			x = d->line[r * ch + c];
-			if (d->fade_left)
-				x += g * (d->line[ro * ch + c] - x);
-			out[(size_t)i * ch + c] = x;
+	while (i < frames) {
+		if (d->fade_left > 0) {
+			fade_frame(st, in + (size_t)i * ch,
+			    out + (size_t)i * ch);
+			i++;
+			continue;
 		}
-		if (d->fade_left)
-			d->fade_left--;
-		d->w = d->w + 1 == size ? 0 : d->w + 1;
+		/* A run in which neither the write nor the read slot wraps. */
+		r = tap(d, d->d);
+		n = frames - i;
+		if (n > d->size - d->w)
+			n = (unsigned)(d->size - d->w);
+		if (n > d->size - r)
+			n = (unsigned)(d->size - r);
+		wl = d->line + d->w * nact;
+		rl = d->line + r * nact;
+		for (j = 0; j < n; j++, i++, wl += nact, rl += nact) {
+			for (k = 0; k < nact; k++)
+				wl[k] = in[(size_t)i * ch + st->act[k]];
+			for (k = 0; k < nact; k++)
+				out[(size_t)i * ch + st->act[k]] = rl[k];
+		}
+		d->w += n;
+		if (d->w == d->size)
+			d->w = 0;
 	}
 }
 
@@ -108,9 +167,11 @@ delay_reset(struct dsp_stage *st)
 	struct delay *d = st->state;
 	size_t i;
 
-	for (i = 0; i < d->size * st->in_channels; i++)
+	for (i = 0; i < d->size * st->nact; i++)
 		d->line[i] = 0;
+	d->w = 0;
 	d->fade_left = 0;
+	d->d = d->d_old = d->d_want;
 }
 
 static void
@@ -122,9 +183,10 @@ delay_done(struct dsp_stage *st)
 }
 
 static const struct dsp_stage_ops ops = {
-	delay_init, delay_process, delay_set, delay_reset, delay_done
+	delay_init, delay_process, delay_set, delay_reset, delay_done, NULL, 0
 };
 
 const struct dsp_type dsp_type_delay = {
-	"delay", "delay in ms (up to 2 s)", params, 1, &ops
+	"delay", "delay in ms, up to 2 s (changes crossfade over 20 ms)",
+	params, 1, &ops
 };

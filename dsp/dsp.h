@@ -1,13 +1,58 @@
 /*
- * Processors: gain, the RBJ cookbook biquads, delay, limiter, compressor,
- * mixer, meter (and burn, for overload tests).  Pure computation on
- * interleaved float frames: no I/O, no threads, and nothing in
- * dsp_stage_process or dsp_stage_set allocates, locks or blocks.
+ * tidepool's processors: the types, the stages made from them, meters.
  *
- * Output never depends on how the audio is cut into blocks: every state
- * (filters, smoothing ramps, envelopes, delay lines) advances per sample,
- * so the same input gives bit-identical output in blocks of 64 or 4096.
- * Parameter changes are smoothed over DSP_RAMP_MS.
+ * A type (struct dsp_type) describes one kind of processor: its name, a
+ * one-line summary and a table of parameters with units, ranges and
+ * defaults.  A stage (struct dsp_stage, opaque) is one instance of a type,
+ * made for one sample rate, channel count and largest block; it allocates
+ * everything it will ever need when it is made, so that processing it and
+ * setting its parameters never allocate, lock or block.
+ *
+ * Threads.  dsp_stage_new/del and the lookups run on the control thread.
+ * The functions marked TP_REALTIME may run in the audio callback; a stage is
+ * used by one audio thread at a time, and its setters and its process run
+ * on that same thread (the engine applies control messages at block start).
+ *
+ * Samples are 32-bit float, interleaved.  Output never depends on the block
+ * size: a stage fed the same samples, with the same dsp_stage_set() calls
+ * made at the same sample positions, gives bit-identical output whether it
+ * gets blocks of 1, 64, 4096 or random sizes.  Parameter changes are
+ * smoothed (see each type's summary); a stage made with given values starts
+ * at those values, so a stage nobody changes is exactly the plain processor.
+ *
+ * The types, their parameters (unit, range, default) and how a change
+ * glides; dsp_type_at() lists them:
+ *
+ *   gain        gain (dB, -120..24, 0), mute (0/1, 0): a linear ramp of
+ *               the factor over DSP_RAMP_MS, per sample
+ *   lowpass, highpass, bandpass (constant 0 dB peak), notch, allpass:
+ *               freq (Hz, 1..<rate/2, 1000), q (0.1..40, 0.707)
+ *   peaking, lowshelf, highshelf:
+ *               freq and q as above, gain (dB, -40..40, 0)
+ *               The RBJ Audio EQ Cookbook biquads, coefficients and state
+ *               in double (direct form I, as sox); they agree with sox's
+ *               lowpass, highpass, bandpass, bandreject, allpass,
+ *               equalizer, bass and treble.  A change glides freq and q
+ *               in log steps and gain in dB steps over DSP_RAMP_MS, the
+ *               coefficients recomputed every 16 samples from the change.
+ *   delay       ms (0..2000, 0): rounded to whole samples; a change
+ *               crossfades from the old tap to the new over DSP_RAMP_MS
+ *   limiter     threshold (dBFS, -60..0, -1), release (ms, 1..5000, 50),
+ *               lookahead (ms, 0..20, 5): a brickwall peak limiter, the
+ *               channels linked; |out| never exceeds the threshold.  It
+ *               delays the channels it acts on by the lookahead (see
+ *               dsp_stage_latency()); a lookahead change moves the audio
+ *               in time at once, so set it at load.
+ *   compressor  threshold (dBFS, -60..0, -20), ratio (1..20, 4),
+ *               attack (ms, 0.1..200, 10), release (ms, 1..5000, 100),
+ *               knee (dB, 0..24, 6), makeup (dB, 0..24, 0): feed-forward,
+ *               peak detector, channels linked, soft knee; makeup ramps
+ *               over DSP_RAMP_MS, the rest act through attack/release
+ *   mixer       gain (dB, -120..24, 0) on every output, ramped; the
+ *               matrix is given at setup and fixed
+ *   meter       no parameters; see dsp_stage_meter()
+ *   burn        load (0..4, 0.5): TEST ONLY; spins load x the block's
+ *               duration on CLOCK_MONOTONIC, for overload tests
  */
 #ifndef TP_DSP_H
 #define TP_DSP_H
@@ -21,168 +66,218 @@
 #define DSP_MAX_PARAMS 8
 #define DSP_RAMP_MS 20		/* how long a parameter change glides */
 
+/* What the functions of the dsp layer return. */
 enum dsp_err {
 	DSP_OK = 0,
-	DSP_EINVAL,		/* a bad argument */
-	DSP_ENOMEM,
-	DSP_ERANGE,		/* a value outside the parameter's range */
-	DSP_ECHANNELS		/* channel counts do not fit */
+	DSP_EINVAL,		/* a bad argument, index or setup */
+	DSP_ENOMEM,		/* an allocation failed */
+	DSP_ERANGE,		/* a parameter value outside its range */
+	DSP_ECHANNELS		/* channel counts that do not fit together */
 };
 
-/* A short English description of an enum dsp_err value. */
+/*
+ * A short English description of a dsp_err ("value out of range").  Any
+ * thread.  Never NULL: an unknown code gives "unknown error".
+ */
 const char *dsp_strerror(int err);
 
+/* What a parameter's flags say. */
 enum dsp_param_flags {
-	DSP_PARAM_NYQUIST = 1,	/* the upper bound is rate/2, exclusive */
-	DSP_PARAM_BOOL = 2	/* 0 or 1 */
+	DSP_PARAM_NYQUIST = 1,	/* max is also rate/2, exclusive */
+	DSP_PARAM_BOOL = 2	/* 0 or 1, nothing in between */
 };
 
-/* One tunable of a processor type. */
+/* One parameter of a type. */
 struct dsp_param {
-	const char *name;	/* "freq" */
-	const char *unit;	/* "Hz", "dB", "ms", "" */
-	double min, max, def;
+	const char *name;	/* as used in config and "set STAGE.NAME" */
+	const char *unit;	/* "dB", "Hz", "ms", "" */
+	double min, max;	/* inclusive, but see DSP_PARAM_NYQUIST */
+	double def;		/* the default */
 	unsigned flags;		/* enum dsp_param_flags */
-	const char *help;
+	const char *help;	/* one short phrase */
 };
 
-struct dsp_stage;
-struct dsp_setup;
+/* Private to dsp/: the functions behind a type (dsp/types.h). */
+struct dsp_stage_ops;
 
-/* What each processor type provides (STYLE.md: an ops table). */
-struct dsp_stage_ops {
-	/* Allocates the state for s; returns 0 or -1 with a message. */
-	int (*init)(struct dsp_stage *st, const struct dsp_setup *s,
-	    char *err, size_t errlen);
-	/* in and out may be the same unless the channel count changes. */
-	void (*process)(struct dsp_stage *st, const float *in, float *out,
-	    unsigned frames) TP_REALTIME;
-	/* A new target for param p (already range-checked). */
-	void (*set)(struct dsp_stage *st, unsigned p, double value)
-	    TP_REALTIME;
-	void (*reset)(struct dsp_stage *st) TP_REALTIME;
-	void (*done)(struct dsp_stage *st);
-};
-
-/* A processor type: its name, parameters and operations. */
+/* A kind of processor.  The tables are static; never freed. */
 struct dsp_type {
-	const char *name;
-	const char *summary;
-	const struct dsp_param *params;
-	unsigned nparams;
-	const struct dsp_stage_ops *ops;
+	const char *name;	/* "gain", "lowpass", ... */
+	const char *summary;	/* one line for listings */
+	const struct dsp_param *params;	/* nparams entries, in order */
+	unsigned nparams;	/* <= DSP_MAX_PARAMS */
+	const struct dsp_stage_ops *ops;	/* how it runs; dsp/ only */
 };
 
-/* The type called name, or NULL.  Any thread. */
+/* The type of that name, or NULL if there is none.  Any thread. */
 const struct dsp_type *dsp_type_find(const char *name);
 
-/* The i-th type, or NULL past the last: for listing them.  Any thread. */
+/*
+ * The i-th type, or NULL past the end: for (i = 0; (t = dsp_type_at(i));
+ * i++) lists them all, in a fixed order.  Any thread.
+ */
 const struct dsp_type *dsp_type_at(unsigned i);
 
-/* The index of parameter name in t, or -1.  Any thread. */
+/* The index of type t's parameter of that name, or -1.  Any thread. */
 int dsp_param_index(const struct dsp_type *t, const char *name);
 
-/* Everything a stage is built from. */
-struct dsp_setup {
-	double rate;
-	unsigned channels;	/* channels entering the stage */
-	unsigned max_frames;	/* the largest block process() will get */
-	uint32_t channel_mask;	/* channels acted on; 0 means all */
-	double values[DSP_MAX_PARAMS];	/* each param, in table order */
-	unsigned out_channels;	/* mixer only: channels leaving */
-	const float *matrix;	/* mixer only: out x in gains, row-major */
-};
-
-/* A processor instance.  Fields are the stage's own; read them with the
- * accessors below. */
-struct dsp_stage {
-	const struct dsp_type *type;
-	double rate;
-	unsigned in_channels, out_channels;
-	unsigned max_frames;
-	uint32_t mask;		/* channels acted on, never 0 */
-	double values[DSP_MAX_PARAMS];	/* targets */
-	void *state;		/* the type's own */
-};
-
 /*
- * Builds a stage of type t.  Values must already be in range (see
- * dsp_param_check).  Allocates everything it will ever need.
- * Control thread.  Returns the stage, or NULL with a message in err.
- */
-struct dsp_stage *dsp_stage_new(const struct dsp_type *t,
-    const struct dsp_setup *s, char *err, size_t errlen);
-
-/* Frees a stage.  Control thread. */
-void dsp_stage_del(struct dsp_stage *st);
-
-/*
- * Checks value for parameter p of t at rate.  Returns DSP_OK or
- * DSP_ERANGE.  Any thread.
+ * Checks value against parameter p of type t at the given rate: DSP_OK,
+ * DSP_ERANGE (outside the range, NaN, not 0/1 for a bool, at or above
+ * rate/2 for DSP_PARAM_NYQUIST) or DSP_EINVAL (no such parameter).  The
+ * same test dsp_stage_set() makes.  Any thread.
  */
 int dsp_param_check(const struct dsp_type *t, unsigned p, double rate,
     double value) TP_REALTIME;
 
-unsigned dsp_stage_in_channels(const struct dsp_stage *st) TP_REALTIME;
-unsigned dsp_stage_out_channels(const struct dsp_stage *st) TP_REALTIME;
-const struct dsp_type *dsp_stage_type(const struct dsp_stage *st)
-    TP_REALTIME;
+/* How to make a stage. */
+struct dsp_setup {
+	double rate;		/* frames per second, 1000..1536000 */
+	unsigned channels;	/* channels entering the stage, 1..32 */
+	unsigned max_frames;	/* largest block process() will ever get */
+	uint32_t channel_mask;	/* bit c: the stage acts on channel c; the
+				   others pass unchanged (0 = all) */
+	double values[DSP_MAX_PARAMS];	/* each param's initial value, in
+				   the type's table order */
+	unsigned out_channels;	/* mixer only: channels leaving, 1..32 */
+	const float *matrix;	/* mixer only: out_channels x channels linear
+				   gains, row-major; copied */
+};
 
 /*
- * Gives parameter p a new target, reached smoothly.  The audio thread (or
- * whoever owns the stage).  Returns DSP_OK, DSP_EINVAL for a bad p or
- * DSP_ERANGE for a value out of range (nothing changes then).
+ * Fills s for type t: the given rate, channels and max_frames, every
+ * parameter at its default, all channels, no matrix.  Control thread.
+ */
+void dsp_setup_init(struct dsp_setup *s, const struct dsp_type *t,
+    double rate, unsigned channels, unsigned max_frames);
+
+struct dsp_stage;
+
+/*
+ * Makes a stage of type t.  Control thread.  Allocates everything the
+ * stage will ever need (delay lines for the largest delay, and so on) and
+ * touches it, so that the audio thread takes no page fault on it.  Returns
+ * NULL on failure with a message in err (what is wrong and with which
+ * value) when err is not NULL.
+ */
+struct dsp_stage *dsp_stage_new(const struct dsp_type *t,
+    const struct dsp_setup *s, char *err, size_t errlen);
+
+/* Frees a stage; NULL is ignored.  Control thread. */
+void dsp_stage_del(struct dsp_stage *st);
+
+/* The stage's type and channel counts.  Any thread: they never change. */
+const struct dsp_type *dsp_stage_type(const struct dsp_stage *st)
+    TP_REALTIME;
+unsigned dsp_stage_in_channels(const struct dsp_stage *st) TP_REALTIME;
+unsigned dsp_stage_out_channels(const struct dsp_stage *st) TP_REALTIME;
+
+/*
+ * Frames by which the stage delays the channels it acts on, beyond what it
+ * is asked to do: the limiter's lookahead (as it is now), 0 for the rest.
+ * The delay stage's delay is its effect, not latency: 0.  Audio thread, or
+ * any thread while the stage is not running.
+ */
+unsigned dsp_stage_latency(const struct dsp_stage *st) TP_REALTIME;
+
+/*
+ * Sets parameter param to value: the new target, reached smoothly (each
+ * type says how).  Audio thread (or any thread while the stage is not
+ * running).  Returns DSP_OK, DSP_EINVAL for no such parameter, DSP_ERANGE
+ * for a value outside the range (see dsp_param_check()); on error nothing
+ * changes.
  */
 int dsp_stage_set(struct dsp_stage *st, unsigned param, double value)
     TP_REALTIME;
 
-/* The target of parameter p.  The stage's owner. */
-double dsp_stage_get(const struct dsp_stage *st, unsigned param);
+/*
+ * The target value of parameter param (the last one set), or NaN for no
+ * such parameter.  Same threads as dsp_stage_set().
+ */
+double dsp_stage_get(const struct dsp_stage *st, unsigned param)
+    TP_REALTIME;
 
 /*
- * Processes frames interleaved frames from in to out (in == out allowed
- * unless the stage changes the channel count).  Channels outside the
- * stage's mask pass unchanged.  Audio thread.
+ * Processes frames frames (<= max_frames) from in (in_channels
+ * interleaved) to out (out_channels interleaved).  in == out is allowed
+ * unless the stage changes the channel count; partly overlapping buffers
+ * are not.  Audio thread.
  */
 void dsp_stage_process(struct dsp_stage *st, const float *in, float *out,
     unsigned frames) TP_REALTIME;
 
-/* Clears filter, delay and envelope state.  Audio thread. */
+/*
+ * Clears the stage's history (filter state, delay lines, envelopes) and
+ * ends any ramp at its target, as if the stage had just been made with
+ * the current targets.  Audio thread.
+ */
 void dsp_stage_reset(struct dsp_stage *st) TP_REALTIME;
 
 /*
- * Meters: peak, RMS and clipped samples per channel.  Used by the meter
- * stage, by the engine on its output and by tidepool-render's summary.
+ * Meters: peak, RMS and clipped samples per channel.  Used by the "meter"
+ * type, by the engine on its output and by tidepool-render's summary.  The
+ * struct is plain data that can be copied; one thread writes it.
  */
 struct dsp_meter {
-	unsigned channels;
-	double rate;
-	double coef;		/* RMS smoothing per sample (300 ms) */
-	float peak[DSP_MAX_CHANNELS];	/* highest |x| since reset */
-	double ms[DSP_MAX_CHANNELS];	/* smoothed mean square */
-	uint64_t clipped[DSP_MAX_CHANNELS];	/* |x| >= 1 since reset */
+	unsigned channels;	/* measured, <= DSP_MAX_CHANNELS */
+	double rate;		/* frames per second */
+	float peak[DSP_MAX_CHANNELS];	/* largest |x| since init or reset */
+	double ms[DSP_MAX_CHANNELS];	/* mean square: an exponential
+				   average, time constant DSP_METER_RMS_MS,
+				   updated every DSP_METER_GROUP frames */
+	uint64_t clipped[DSP_MAX_CHANNELS];	/* samples with |x| >= 1.0,
+				   or NaN, since init or reset */
+	uint64_t frames;	/* measured since init or reset */
+	/* Private to dsp_meter_run(): */
+	double acc[DSP_MAX_CHANNELS];	/* sum of x^2 in the open group, of
+				   its even frames (or all of them) ... */
+	double acc_odd[DSP_MAX_CHANNELS];	/* ... and of its odd ones */
+	unsigned fill;		/* frames in the open group */
+	double keep;		/* weight of the old ms at a group's end */
 };
 
-/* Control thread (or before use). */
+#define DSP_METER_RMS_MS 300.0
+#define DSP_METER_GROUP 64
+
+/*
+ * Sets m up for channels channels (more than DSP_MAX_CHANNELS are cut to
+ * it) at rate, all zero.  Any thread that owns m.
+ */
 void dsp_meter_init(struct dsp_meter *m, unsigned channels, double rate);
 
-/* Measures frames interleaved frames of m->channels.  Audio thread. */
+/* Measures frames frames of m->channels interleaved.  The writer thread. */
 void dsp_meter_run(struct dsp_meter *m, const float *buf, unsigned frames)
     TP_REALTIME;
 
-/* Peaks, clip counts and RMS back to zero.  The meter's owner. */
+/* Zeroes the measures, keeps channels and rate.  The writer thread. */
 void dsp_meter_reset(struct dsp_meter *m) TP_REALTIME;
 
-/* The current RMS of channel ch (linear). */
-float dsp_meter_rms(const struct dsp_meter *m, unsigned ch);
-
-/* The meter of a "meter" stage, or NULL for other types. */
-const struct dsp_meter *dsp_stage_meter(const struct dsp_stage *st);
+/* sqrt(ms[ch]): the RMS, linear; 0 for a channel not measured. */
+float dsp_meter_rms(const struct dsp_meter *m, unsigned ch) TP_REALTIME;
 
 /*
- * Flushes denormals to zero (FTZ and DAZ) on the calling thread, so a
- * decaying filter tail cannot slow the audio thread down.  Audio thread.
+ * The meter of a stage of type "meter" (measuring the stage's input, all
+ * channels), NULL for any other type.  It is written by the audio thread
+ * inside dsp_stage_process(): another thread must copy it out under its
+ * own synchronisation (the engine's statistics snapshot), or read it while
+ * the stage is not running.
+ */
+const struct dsp_meter *dsp_stage_meter(const struct dsp_stage *st)
+    TP_REALTIME;
+
+/*
+ * Makes the calling thread flush subnormal numbers (float and double) to
+ * zero: FTZ and DAZ in MXCSR on x86, FZ in FPCR on aarch64, nothing
+ * elsewhere.  Per thread: the
+ * audio thread calls it once, on itself.  Returns nothing; see
+ * dsp_denormals_flushed().
  */
 void dsp_flush_denormals(void) TP_REALTIME;
+
+/*
+ * 1 if the calling thread flushes subnormals (as dsp_flush_denormals()
+ * sets), 0 if not or unknown on this machine.
+ */
+int dsp_denormals_flushed(void) TP_REALTIME;
 
 #endif /* TP_DSP_H */

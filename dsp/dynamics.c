@@ -1,16 +1,33 @@
 /*
- * limiter and compressor.  Both link the channels they act on (one gain for
- * all, from the loudest), and run per sample, so block boundaries never
- * matter.
+ * limiter and compressor.  Both link the channels they act on (one gain
+ * for all of them, from the loudest), and both run per sample, so block
+ * boundaries never matter.
  *
- * The limiter looks ahead: the audio is delayed by L samples while the gain
- * needed for each sample is known as it enters.  The gain applied at the
- * output is the running minimum of that need over L+1 samples, averaged
- * over another L+1: every value averaged is at most the need of the sample
- * leaving, so the output never exceeds the threshold, and the gain comes
- * down as a smooth ramp instead of a step.  Recovery is a one-pole release.
- * Lookahead is fixed when the stage is built (changing it would move the
- * audio in time); threshold and release change live.
+ * The limiter looks ahead.  The audio is delayed by L samples, while the
+ * gain each sample needs (threshold / |x|, or 1) is known as it enters.
+ * The gain applied as sample n-L leaves is built so that it cannot exceed
+ * that sample's need: first the sliding minimum of the needs of samples
+ * m-L .. m (a monotonic deque), then the average of the last L+1 of those
+ * minima (a running sum): each minimum averaged covers sample n-L, so each
+ * is at most its need, and so is their average.  The average turns the
+ * step of a sudden peak into a ramp down over the lookahead.  Recovery is
+ * a one-pole release that only ever moves the gain down to that average
+ * or up towards it.  A final clamp to the threshold the sample entered
+ * with only catches the last bit of rounding.
+ *
+ * The threshold glides linearly over DSP_RAMP_MS; the release changes at
+ * once (it only shapes recovery).  The rings are sized for the largest
+ * lookahead, so changing the lookahead allocates nothing: the deque and
+ * the running sum are rebuilt from the rings, and the delay (the audio's
+ * latency) jumps to the new length at once.
+ *
+ * The compressor is feed-forward with a peak detector: the level in dB
+ * of the loudest channel goes through a static curve with a soft knee
+ * (Giannoulis, Massberg and Reiss, "Digital Dynamic Range Compressor
+ * Design", JAES 2012), and the gain change it asks for is smoothed in dB
+ * by a one-pole with the attack time going down and the release time
+ * going up.  Threshold, ratio and knee act through that smoothing; makeup
+ * glides over DSP_RAMP_MS.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -18,39 +35,129 @@
 #include "dsp/types.h"
 
 #define LOOKAHEAD_MAX_MS 20
+#define DB_PER_LN (20.0 / M_LN10)	/* 20 log10(x) = DB_PER_LN ln(x) */
+
+/* exp(-1 / (ms in samples)): a one-pole's weight of its old value. */
+static double
+pole(double rate, double ms)
+{
+	return exp(-1.0 / (ms / 1000.0 * rate));
+}
+
+/* ---- limiter ---------------------------------------------------------- */
 
 enum { L_THRESHOLD, L_RELEASE, L_LOOKAHEAD };
 
 struct limiter {
+	unsigned size;		/* slots in each ring: the largest L + 1 */
 	unsigned L;		/* lookahead in samples: the delay */
-	unsigned W;		/* L + 1: the window */
-	float *line;		/* max(L, 1) frames x channels, a ring */
-	double *hold;		/* W: the recent minima, for the average */
-	uint64_t *dq_at;	/* sliding-minimum deque: sample numbers */
+	unsigned w;		/* the slot of the sample entering */
+	uint64_t n;		/* the number of the sample entering */
+	float *line;		/* size x nact: the delayed audio */
+	float *ceil;		/* size: the threshold each sample came in
+				   with, linear */
+	double *need;		/* size: the gain each sample needs */
+	double *hold;		/* size: the sliding minimum at each sample */
+	uint64_t *dq_at;	/* size: the deque, sample numbers ... */
 	double *dq_val;		/* ... and their needs, increasing */
-	unsigned dq_head, dq_len;
-	uint64_t n;		/* samples seen */
-	double sum;		/* of hold[] */
+	unsigned dq_head;	/* first slot of the deque */
+	unsigned dq_len;	/* entries in it */
+	double sum;		/* of the last L + 1 holds */
 	double g;		/* the gain applied last */
-	double thr, thr_target, thr_step;
-	unsigned thr_left;
-	double rcoef;		/* release, per sample */
+	struct dsp_ramp thr;	/* the threshold, linear */
+	double rcoef;		/* release pole */
 };
 
 static const struct dsp_param lim_params[] = {
 	{ "threshold", "dBFS", -60, 0, -1, 0, "the output never goes above" },
 	{ "release", "ms", 1, 5000, 50, 0, "recovery time" },
 	{ "lookahead", "ms", 0, LOOKAHEAD_MAX_MS, 5, 0,
-	    "delay that lets the gain come down smoothly (fixed at load)" },
+	    "how far ahead it sees peaks; also the delay it adds" },
 };
 
-static double
-release_coef(double rate, double ms)
+static unsigned
+lookahead_samples(const struct dsp_stage *st, double ms)
 {
-	return exp(-1.0 / (ms / 1000.0 * rate));
+	const struct limiter *l = st->state;
+	long n = lround(ms * st->rate / 1000.0);
+
+	return n < 0 ? 0 : (unsigned)n >= l->size ? l->size - 1 : (unsigned)n;
+}
+
+/* The slot back slots before slot w. */
+static unsigned
+before(const struct limiter *l, unsigned back)
+{
+	return l->w >= back ? l->w - back : l->w + l->size - back;
+}
+
+/* Adds sample number at with need v to the back of the deque. */
+static void dq_push(struct limiter *l, uint64_t at, double v) TP_REALTIME;
+
+static void
+dq_push(struct limiter *l, uint64_t at, double v)
+{
+	unsigned back;
+
+	/* Entries no smaller than v can never be the minimum again. */
+	while (l->dq_len > 0) {
+		back = l->dq_head + l->dq_len - 1;
+		if (back >= l->size)
+			back -= l->size;
+		if (l->dq_val[back] < v)
+			break;
+		l->dq_len--;
+	}
+	back = l->dq_head + l->dq_len;
+	if (back >= l->size)
+		back -= l->size;
+	l->dq_at[back] = at;
+	l->dq_val[back] = v;
+	l->dq_len++;
+}
+
+/*
+ * Rebuilds the deque and the running sum for lookahead L from the rings,
+ * as if L had always been this: at a lookahead change and at reset.
+ */
+static void lim_rebuild(struct limiter *l) TP_REALTIME;
+
+static void
+lim_rebuild(struct limiter *l)
+{
+	uint64_t first = l->n > l->L ? l->n - l->L : 0, at;
+	unsigned j;
+
+	l->dq_len = 0;
+	l->dq_head = 0;
+	for (at = first; at < l->n; at++)
+		dq_push(l, at, l->need[before(l, (unsigned)(l->n - at))]);
+	l->sum = 0;
+	for (j = 1; j <= l->L + 1; j++)
+		l->sum += l->hold[before(l, j)];
 }
 
 static void lim_reset(struct dsp_stage *st) TP_REALTIME;
+
+static void
+lim_reset(struct dsp_stage *st)
+{
+	struct limiter *l = st->state;
+	unsigned i;
+
+	for (i = 0; i < l->size * st->nact; i++)
+		l->line[i] = 0;
+	for (i = 0; i < l->size; i++) {
+		l->ceil[i] = 1;
+		l->need[i] = 1;
+		l->hold[i] = 1;
+	}
+	l->w = 0;
+	l->n = 0;
+	l->g = 1;
+	dsp_ramp_settle(&l->thr);
+	lim_rebuild(l);
+}
 
 static int
 lim_init(struct dsp_stage *st, const struct dsp_setup *s, char *err,
@@ -64,19 +171,22 @@ lim_init(struct dsp_stage *st, const struct dsp_setup *s, char *err,
 	if (l == NULL)
 		return -1;
 	st->state = l;
-	l->L = (unsigned)lround(st->values[L_LOOKAHEAD] * st->rate / 1000.0);
-	l->W = l->L + 1;
-	l->line = calloc((size_t)(l->L ? l->L : 1) * st->in_channels,
-	    sizeof(float));
-	l->hold = calloc(l->W, sizeof(double));
-	l->dq_at = calloc(l->W, sizeof(uint64_t));
-	l->dq_val = calloc(l->W, sizeof(double));
-	if (l->line == NULL || l->hold == NULL || l->dq_at == NULL ||
-	    l->dq_val == NULL)
+	l->size = (unsigned)lround(LOOKAHEAD_MAX_MS * st->rate / 1000.0) + 1;
+	l->line = calloc((size_t)l->size * st->nact, sizeof(float));
+	l->ceil = calloc(l->size, sizeof(float));
+	l->need = calloc(l->size, sizeof(double));
+	l->hold = calloc(l->size, sizeof(double));
+	l->dq_at = calloc(l->size, sizeof(uint64_t));
+	l->dq_val = calloc(l->size, sizeof(double));
+	if (l->line == NULL || l->ceil == NULL || l->need == NULL ||
+	    l->hold == NULL || l->dq_at == NULL || l->dq_val == NULL)
 		return -1;
-	l->thr = l->thr_target = dsp_db_to_gain(st->values[L_THRESHOLD]);
-	l->rcoef = release_coef(st->rate, st->values[L_RELEASE]);
-	l->g = 1;
+	dsp_prefault(l->line, (size_t)l->size * st->nact * sizeof(float));
+	dsp_prefault(l->dq_at, l->size * sizeof(uint64_t));
+	dsp_prefault(l->dq_val, l->size * sizeof(double));
+	l->L = lookahead_samples(st, st->values[L_LOOKAHEAD]);
+	dsp_ramp_init(&l->thr, dsp_db_to_gain(st->values[L_THRESHOLD]));
+	l->rcoef = pole(st->rate, st->values[L_RELEASE]);
 	lim_reset(st);
 	return 0;
 }
@@ -87,30 +197,24 @@ static void
 lim_set(struct dsp_stage *st, unsigned p, double v)
 {
 	struct limiter *l = st->state;
-	unsigned n = dsp_ramp_samples(st->rate);
+	unsigned L;
 
-	if (p == L_THRESHOLD) {
-		l->thr_target = dsp_db_to_gain(v);
-		l->thr_left = n ? n : 1;
-		l->thr_step = (l->thr_target - l->thr) / l->thr_left;
-	} else if (p == L_RELEASE)
-		l->rcoef = release_coef(st->rate, v);
-}
-
-/* The gain the loudest acted-on channel of frame i needs. */
-static double frame_need(const struct dsp_stage *st, const float *in,
-    double thr) TP_REALTIME;
-
-static double
-frame_need(const struct dsp_stage *st, const float *in, double thr)
-{
-	unsigned c;
-	float peak = 0;
-
-	for (c = 0; c < st->in_channels; c++)
-		if ((st->mask & (UINT32_C(1) << c)) && fabsf(in[c]) > peak)
-			peak = fabsf(in[c]);
-	return peak > thr ? thr / peak : 1.0;
+	switch (p) {
+	case L_THRESHOLD:
+		dsp_ramp_to(&l->thr, dsp_db_to_gain(v),
+		    dsp_ramp_samples(st->rate));
+		break;
+	case L_RELEASE:
+		l->rcoef = pole(st->rate, v);
+		break;
+	case L_LOOKAHEAD:
+		L = lookahead_samples(st, v);
+		if (L != l->L) {
+			l->L = L;
+			lim_rebuild(l);
+		}
+		break;
+	}
 }
 
 static void lim_process(struct dsp_stage *st, const float *in, float *out,
@@ -121,77 +225,66 @@ lim_process(struct dsp_stage *st, const float *in, float *out,
     unsigned frames)
 {
 	struct limiter *l = st->state;
-	unsigned ch = st->in_channels, W = l->W, c, i, slot, back;
-	double need, h, a;
-	float x, lim;
-	size_t k;
+	unsigned ch = st->in_channels, nact = st->nact, W = l->L + 1;
+	unsigned i, k, r;
+	double thr, need, a;
+	float peak, x, lim, *wl;
+	const float *fi, *rl;
+	float *fo;
 
-	dsp_copy_unmasked(st, in, out, frames);
 	for (i = 0; i < frames; i++) {
-		if (l->thr_left)
-			l->thr = --l->thr_left ? l->thr + l->thr_step :
-			    l->thr_target;
-		need = frame_need(st, in + (size_t)i * ch, l->thr);
-		/* Sliding minimum of the needs of samples n-L .. n. */
-		while (l->dq_len > 0) {
-			back = (l->dq_head + l->dq_len - 1) % W;
-			if (l->dq_val[back] < need)
-				break;
+		fi = in + (size_t)i * ch;
+		fo = out + (size_t)i * ch;
+		thr = dsp_ramp_next(&l->thr);
+		peak = 0;
+		for (k = 0; k < nact; k++) {
+			x = fabsf(fi[st->act[k]]);
+			peak = x > peak ? x : peak;
+		}
+		need = peak > thr ? thr / peak : 1.0;
+		l->need[l->w] = need;
+		l->ceil[l->w] = (float)thr;
+
+		/* The minimum need of samples n-L .. n. */
+		if (l->dq_len > 0 && l->dq_at[l->dq_head] + l->L < l->n) {
+			l->dq_head = l->dq_head + 1 == l->size ? 0 :
+			    l->dq_head + 1;
 			l->dq_len--;
 		}
-		back = (l->dq_head + l->dq_len) % W;
-		l->dq_at[back] = l->n;
-		l->dq_val[back] = need;
-		l->dq_len++;
-		if (l->dq_at[l->dq_head] + W <= l->n) {
-			l->dq_head = (l->dq_head + 1) % W;
-			l->dq_len--;
-		}
-		h = l->dq_val[l->dq_head];
-		/* Average of the last W minima: each is at most the need of
-		   sample n-L, the one leaving the delay now. */
-		slot = (unsigned)(l->n % W);
-		l->sum += h - l->hold[slot];
-		l->hold[slot] = h;
+		dq_push(l, l->n, need);
+
+		/* Their average over the last L+1 samples. */
+		r = before(l, W);
+		l->sum += l->dq_val[l->dq_head] - l->hold[r];
+		l->hold[l->w] = l->dq_val[l->dq_head];
 		a = l->sum / W;
-		if (a > 1)
-			a = 1;
+		a = a > 1 ? 1 : a < 0 ? 0 : a;
 		l->g = a <= l->g ? a : a + (l->g - a) * l->rcoef;
 
-		lim = (float)l->thr;
-		slot = l->L ? (unsigned)(l->n % l->L) : 0;
-		for (c = 0; c < ch; c++) {
-			if (!(st->mask & (UINT32_C(1) << c)))
-				continue;
-			k = (size_t)i * ch + c;
-			if (l->L) {
-				x = (float)(l->line[(size_t)slot * ch + c] *
-				    l->g);
-				l->line[(size_t)slot * ch + c] = in[k];
-			} else
-				x = (float)(in[k] * l->g);
-			/* A guard against rounding, never the limiter. */
-			out[k] = x > lim ? lim : x < -lim ? -lim : x;
+		/* In, then out: with L = 0 the sample leaves at once. */
+		wl = l->line + (size_t)l->w * nact;
+		for (k = 0; k < nact; k++)
+			wl[k] = fi[st->act[k]];
+		r = before(l, l->L);
+		rl = l->line + (size_t)r * nact;
+		lim = l->ceil[r];
+		for (k = 0; k < nact; k++) {
+			x = (float)(rl[k] * l->g);
+			fo[st->act[k]] = x > lim ? lim : x < -lim ? -lim : x;
 		}
+		l->w = l->w + 1 == l->size ? 0 : l->w + 1;
 		l->n++;
 	}
 }
 
-static void
-lim_reset(struct dsp_stage *st)
-{
-	struct limiter *l = st->state;
-	unsigned i;
+static unsigned lim_latency(const struct dsp_stage *st) TP_REALTIME;
 
-	for (i = 0; i < (l->L ? l->L : 1) * st->in_channels; i++)
-		l->line[i] = 0;
-	for (i = 0; i < l->W; i++)
-		l->hold[i] = 1;
-	l->sum = l->W;
-	l->dq_len = 0;
-	l->dq_head = 0;
-	l->g = 1;
-	l->n = 0;
+static unsigned
+lim_latency(const struct dsp_stage *st)
+{
+	const struct limiter *l = st->state;
+
+	return l->L;
 }
 
 static void
@@ -199,30 +292,31 @@ lim_done(struct dsp_stage *st)
 {
 	struct limiter *l = st->state;
 
-	if (l == NULL)
-		return;
 	free(l->line);
+	free(l->ceil);
+	free(l->need);
 	free(l->hold);
 	free(l->dq_at);
 	free(l->dq_val);
 }
 
 static const struct dsp_stage_ops lim_ops = {
-	lim_init, lim_process, lim_set, lim_reset, lim_done
+	lim_init, lim_process, lim_set, lim_reset, lim_done, lim_latency, 0
 };
 
 const struct dsp_type dsp_type_limiter = {
-	"limiter", "brickwall peak limiter with lookahead", lim_params, 3,
-	&lim_ops
+	"limiter", "brickwall peak limiter; delays by the lookahead",
+	lim_params, 3, &lim_ops
 };
 
-/* ---- compressor ------------------------------------------------------ */
+/* ---- compressor ------------------------------------------------------- */
 
 enum { C_THRESHOLD, C_RATIO, C_ATTACK, C_RELEASE, C_KNEE, C_MAKEUP };
 
 struct compressor {
-	double env_db;		/* smoothed gain change in dB (<= makeup) */
-	double acoef, rcoef;
+	double env;		/* the smoothed gain change, dB, <= 0 */
+	double acoef, rcoef;	/* attack and release poles */
+	struct dsp_ramp makeup;	/* dB */
 };
 
 static const struct dsp_param comp_params[] = {
@@ -245,9 +339,9 @@ comp_init(struct dsp_stage *st, const struct dsp_setup *s, char *err,
 	(void)errlen;
 	if (k == NULL)
 		return -1;
-	k->acoef = release_coef(st->rate, st->values[C_ATTACK]);
-	k->rcoef = release_coef(st->rate, st->values[C_RELEASE]);
-	k->env_db = st->values[C_MAKEUP];
+	k->acoef = pole(st->rate, st->values[C_ATTACK]);
+	k->rcoef = pole(st->rate, st->values[C_RELEASE]);
+	dsp_ramp_init(&k->makeup, st->values[C_MAKEUP]);
 	st->state = k;
 	return 0;
 }
@@ -260,15 +354,23 @@ comp_set(struct dsp_stage *st, unsigned p, double v)
 {
 	struct compressor *k = st->state;
 
-	if (p == C_ATTACK)
-		k->acoef = release_coef(st->rate, v);
-	else if (p == C_RELEASE)
-		k->rcoef = release_coef(st->rate, v);
-	/* threshold, ratio, knee and makeup act through the envelope,
-	   which glides to them at the attack and release rates. */
+	switch (p) {
+	case C_ATTACK:
+		k->acoef = pole(st->rate, v);
+		break;
+	case C_RELEASE:
+		k->rcoef = pole(st->rate, v);
+		break;
+	case C_MAKEUP:
+		dsp_ramp_to(&k->makeup, v, dsp_ramp_samples(st->rate));
+		break;
+	}
+	/* Threshold, ratio and knee are read per sample and reach the
+	   output through the attack and release smoothing. */
 }
 
-/* The static curve: gain change in dB for an input level in dB. */
+/* The static curve: the gain change in dB for a level x in dB, with
+   threshold t, ratio r and knee width w. */
 static double curve(double x, double t, double r, double w) TP_REALTIME;
 
 static double
@@ -276,9 +378,9 @@ curve(double x, double t, double r, double w)
 {
 	double over = x - t;
 
-	if (2 * over < -w)
+	if (2 * over <= -w)
 		return 0;
-	if (w > 0 && 2 * fabs(over) <= w)
+	if (2 * over < w)	/* in the knee; w > 0 here */
 		return (1 / r - 1) * (over + w / 2) * (over + w / 2) / (2 * w);
 	return (1 / r - 1) * over;
 }
@@ -290,32 +392,27 @@ static void
 comp_process(struct dsp_stage *st, const float *in, float *out,
     unsigned frames)
 {
-	struct compressor *k = st->state;
-	unsigned ch = st->in_channels, c, i;
+	struct compressor *c = st->state;
+	unsigned ch = st->in_channels, nact = st->nact, i, k;
 	double t = st->values[C_THRESHOLD], r = st->values[C_RATIO];
-	double w = st->values[C_KNEE], m = st->values[C_MAKEUP];
-	double peak, want, g;
-	float x;
+	double w = st->values[C_KNEE], want, g;
+	const float *fi;
+	float *fo, peak, x;
 
-	dsp_copy_unmasked(st, in, out, frames);
 	for (i = 0; i < frames; i++) {
-		peak = 1e-9;
-		for (c = 0; c < ch; c++) {
-			if (!(st->mask & (UINT32_C(1) << c)))
-				continue;
-			x = in[(size_t)i * ch + c];
-			if (fabsf(x) > peak)
-				peak = fabsf(x);
+		fi = in + (size_t)i * ch;
+		fo = out + (size_t)i * ch;
+		peak = 1e-10f;	/* -200 dB: the log of silence */
+		for (k = 0; k < nact; k++) {
+			x = fabsf(fi[st->act[k]]);
+			peak = x > peak ? x : peak;
 		}
-		want = curve(20 * log10(peak), t, r, w) + m;
-		k->env_db = want < k->env_db ?
-		    want + (k->env_db - want) * k->acoef :
-		    want + (k->env_db - want) * k->rcoef;
-		g = pow(10.0, k->env_db / 20);
-		for (c = 0; c < ch; c++)
-			if (st->mask & (UINT32_C(1) << c))
-				out[(size_t)i * ch + c] = (float)(
-				    in[(size_t)i * ch + c] * g);
+		want = curve(DB_PER_LN * log(peak), t, r, w);
+		c->env = want + (c->env - want) *
+		    (want < c->env ? c->acoef : c->rcoef);
+		g = exp((c->env + dsp_ramp_next(&c->makeup)) / DB_PER_LN);
+		for (k = 0; k < nact; k++)
+			fo[st->act[k]] = (float)(fi[st->act[k]] * g);
 	}
 }
 
@@ -324,13 +421,14 @@ static void comp_reset(struct dsp_stage *st) TP_REALTIME;
 static void
 comp_reset(struct dsp_stage *st)
 {
-	struct compressor *k = st->state;
+	struct compressor *c = st->state;
 
-	k->env_db = st->values[C_MAKEUP];
+	c->env = 0;
+	dsp_ramp_settle(&c->makeup);
 }
 
 static const struct dsp_stage_ops comp_ops = {
-	comp_init, comp_process, comp_set, comp_reset, NULL
+	comp_init, comp_process, comp_set, comp_reset, NULL, NULL, 0
 };
 
 const struct dsp_type dsp_type_compressor = {
