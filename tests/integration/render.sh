@@ -125,17 +125,28 @@ bad "unwritable output folder" "cannot write" "$T/noise.wav" \
     "/proc/bad.wav"
 bad "bad -b" "must be between" -b 7 "$T/noise.wav" "$T/bad.wav"
 
-# SIGINT half-way through a long render: nothing may be left.
+# SIGINT half-way through a long render: nothing may be left.  A burn
+# stage makes the render last (about 30 s of 60 s audio), so the signal
+# surely lands while the partial file is being written.
 sox -R -n -r 48000 -c 2 -e floating-point -b 32 "$T/long.wav" \
-    synth 600 whitenoise gain -14 2>/dev/null
-$R -q -c "$T/chain.conf" "$T/long.wav" "$T/bad-int.wav" &
+    synth 60 whitenoise gain -14 2>/dev/null
+cat >"$T/slow.conf" <<'CONF'
+[stage.slow]
+type = burn
+load = 0.5
+CONF
+$R -q -c "$T/slow.conf" "$T/long.wav" "$T/bad-int.wav" &
 pid=$!
-sleep 0.5
+n=0
+while ! ls "$T"/bad-int.wav.partial-* >/dev/null 2>&1 && [ $n -lt 100 ]; do
+	sleep 0.05; n=$((n + 1))
+done
+started=$(ls "$T"/bad-int.wav.partial-* 2>/dev/null | wc -l)
 kill -INT $pid
 wait $pid
 rc=$?
-[ $rc -ne 0 ] && no_output
-check $? "SIGINT mid-render exits ($rc) and leaves no partial output"
+[ "$started" -eq 1 ] && [ $rc -ne 0 ] && no_output
+check $? "SIGINT mid-render (partial file seen: $started) exits ($rc) and leaves no partial output"
 rm -f "$T"/bad*
 
 finish
