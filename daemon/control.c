@@ -969,7 +969,7 @@ recycle(struct control *c)
 
 	while ((item = rtchan_pop_spsc(&c->engine.ret)) != NULL) {
 		if (rtpool_owns(&c->blocks, item)) {
-			if (player_returned(&c->player, NULL, item)) {
+			if (player_returned(&c->player, item)) {
 				if (c->player.error[0] != '\0')
 					logmsg("%s", c->player.error);
 				(void)send_configured_source(c);
@@ -981,7 +981,6 @@ recycle(struct control *c)
 		if (m->type == ENGINE_MSG_SWAP &&
 		    (old = m->payload.ptr[1]) != NULL)
 			dsp_chain_del(old);
-		(void)player_returned(&c->player, m, NULL);
 		rtmsg_put(&c->msgs, m);
 	}
 }

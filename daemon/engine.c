@@ -277,23 +277,24 @@ engine_send_reset(struct engine *e)
 /* ---- audio side ------------------------------------------------------- */
 
 /*
- * Hands back the feed blocks of other generations than the current one.
- * The first block of the current generation, if already queued, becomes
- * the block being read: a new file's blocks may arrive before its source
- * message is applied, and none of them may be lost.
+ * Hands back the feed blocks of older generations than the current one.
+ * Generations only grow, and the player queues a new file's blocks right
+ * behind its source message, so a block of a newer generation may be
+ * popped before that message is applied: it is kept, not played, until
+ * the message makes its generation the current one.
  */
 static void
 drop_stale_feed(struct engine *e)
 {
 	struct engine_block *b;
 
-	if (e->feed_blk != NULL && e->feed_blk->generation != e->feed_gen) {
+	if (e->feed_blk != NULL && e->feed_blk->generation < e->feed_gen) {
 		give_back(e, e->feed_blk);
 		e->feed_blk = NULL;
 	}
 	while (e->feed_blk == NULL &&
 	    (b = rtchan_pop_spsc(&e->feed)) != NULL) {
-		if (b->generation == e->feed_gen) {
+		if (b->generation >= e->feed_gen) {
 			e->feed_blk = b;
 			e->feed_pos = 0;
 		} else
@@ -357,24 +358,17 @@ apply_messages(struct engine *e, uint64_t now)
 	}
 }
 
-/* The block being read, taking the next of this generation if needed. */
+/*
+ * The block being read, taking the next of this generation if needed;
+ * NULL if none is ready (or the next is a newer file's: see
+ * drop_stale_feed()).
+ */
 static struct engine_block *
 current_feed_block(struct engine *e)
 {
-	struct engine_block *b;
-
-	while (e->feed_blk == NULL) {
-		b = rtchan_pop_spsc(&e->feed);
-		if (b == NULL)
-			return NULL;
-		if (b->generation != e->feed_gen) {
-			/* Left over from a file that was stopped. */
-			give_back(e, b);
-			continue;
-		}
-		e->feed_blk = b;
-		e->feed_pos = 0;
-	}
+	drop_stale_feed(e);
+	if (e->feed_blk == NULL || e->feed_blk->generation != e->feed_gen)
+		return NULL;
 	return e->feed_blk;
 }
 

@@ -2,21 +2,56 @@
  * File playback on the control side.  The file is decoded a block at a
  * time into pool blocks tagged with the playback's generation; the audio
  * side discards blocks of any other generation, so a stopped or replaced
- * file can never leak into the output.  Blocks are sent only after the
- * engine has applied the source message (it comes back on the return
- * ring), so the first block of a file is never discarded as stale.
+ * file can never leak into the output.  Blocks follow the source message
+ * at once: the engine keeps a newer generation's blocks until the message
+ * is applied, so the first callback of the file already has its audio.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "daemon/player.h"
+#include "rtpool/rtclock.h"
+
+/* Reads TIDEPOOL_TEST_STALL_DECODE="FRAMES:MS"; anything else: no stall. */
+static void
+stall_hook_init(struct player *p)
+{
+	const char *v = getenv("TIDEPOOL_TEST_STALL_DECODE");
+	unsigned long long frames, ms;
+	char junk;
+
+	if (v == NULL || sscanf(v, "%llu:%llu%c", &frames, &ms, &junk) != 2 ||
+	    frames == 0)
+		return;
+	p->stall_after = frames;
+	p->stall_ns = ms * 1000000ull;
+	fprintf(stderr, "tidepoold: test hook: decoding stalls %llu ms after "
+	    "%llu frames of each file\n", ms, frames);
+}
+
+/* 1 while the test hook holds decoding back. */
+static int
+stalling(struct player *p)
+{
+	uint64_t now;
+
+	if (p->stall_after == 0 || p->frames_fed < p->stall_after)
+		return 0;
+	now = rtclock_ns();
+	if (!p->stalled) {
+		p->stalled = 1;
+		p->stall_until = now + p->stall_ns;
+	}
+	return now < p->stall_until;
+}
 
 void
 player_init(struct player *p, unsigned depth)
 {
 	memset(p, 0, sizeof(*p));
 	p->depth = depth;
+	stall_hook_init(p);
 }
 
 int
@@ -41,9 +76,10 @@ player_start(struct player *p, struct engine *e, const char *path,
 	p->path = strdup(path);
 	p->loop = loop;
 	p->generation++;
-	p->state = PLAYER_PENDING;
+	p->state = PLAYER_STREAMING;
 	p->frames_fed = 0;
 	p->loops = 0;
+	p->stalled = 0;
 	p->error[0] = '\0';
 	return 0;
 }
@@ -99,7 +135,7 @@ player_refill(struct player *p, struct engine *e, struct rtpool *pool)
 {
 	struct engine_block *b;
 
-	if (p->state != PLAYER_STREAMING)
+	if (p->state != PLAYER_STREAMING || stalling(p))
 		return;
 	while (rtchan_count(&e->feed) < p->depth) {
 		b = rtpool_get(pool);
@@ -118,13 +154,9 @@ player_refill(struct player *p, struct engine *e, struct rtpool *pool)
 }
 
 int
-player_returned(struct player *p, const struct rtmsg *m,
-    const struct engine_block *b)
+player_returned(struct player *p, const struct engine_block *b)
 {
-	if (m != NULL && m->type == ENGINE_MSG_SOURCE &&
-	    m->payload.u64[1] == p->generation && p->state == PLAYER_PENDING)
-		p->state = PLAYER_STREAMING;
-	if (b != NULL && b->generation == p->generation &&
+	if (b->generation == p->generation &&
 	    (b->flags & ENGINE_BLOCK_END) && p->state == PLAYER_DRAINING) {
 		player_stop(p);
 		return 1;

@@ -14,7 +14,6 @@
 
 enum player_state {
 	PLAYER_IDLE,		/* nothing playing */
-	PLAYER_PENDING,		/* source message sent, not yet applied */
 	PLAYER_STREAMING,	/* feeding blocks */
 	PLAYER_DRAINING		/* END block sent; waiting for it back */
 };
@@ -29,6 +28,16 @@ struct player {
 	uint64_t frames_fed;
 	uint64_t loops;		/* times the file wrapped around */
 	uint64_t pool_empty;	/* refills that found no free block */
+	/*
+	 * Test hook for starvation tests: with TIDEPOOL_TEST_STALL_DECODE
+	 * set to "FRAMES:MS" in the environment, decoding pauses for MS
+	 * milliseconds once FRAMES frames of a file have been fed, as a slow
+	 * disk would, without blocking the control thread.  Once per file.
+	 */
+	uint64_t stall_after;	/* frames; 0: no stall */
+	uint64_t stall_ns;
+	uint64_t stall_until;	/* rtclock_ns() when the stall ends; 0 */
+	int stalled;		/* this file's stall has begun */
 	char error[512];	/* the last decode error, or "" */
 };
 
@@ -36,7 +45,7 @@ void player_init(struct player *p, unsigned depth);
 
 /*
  * Starts playing path (resampled to the engine's rate, mapped to its
- * channels).  Sends the source message; blocks follow once it is applied.
+ * channels).  Sends the source message; blocks follow it at once.
  * Returns 0, or -1 with a message.
  */
 int player_start(struct player *p, struct engine *e, const char *path,
@@ -53,11 +62,10 @@ void player_stop(struct player *p);
 void player_refill(struct player *p, struct engine *e, struct rtpool *pool);
 
 /*
- * Tells the player about an item the engine handed back: a source message
- * or a feed block of the current generation.  Returns 1 if playback ended.
+ * Tells the player about a feed block the engine handed back.  Returns 1
+ * if it was the last of the current file: playback has ended.
  */
-int player_returned(struct player *p, const struct rtmsg *m,
-    const struct engine_block *b);
+int player_returned(struct player *p, const struct engine_block *b);
 
 void player_done(struct player *p);
 
