@@ -10,7 +10,8 @@ JACK_DEFAULT_SERVER=tidepool-bench-$$
 export JACK_DEFAULT_SERVER
 cleanup() {
 	[ -n "${DPID:-}" ] && kill -KILL "$DPID" 2>/dev/null
-	[ -n "${JPID:-}" ] && kill -KILL "$JPID" 2>/dev/null
+	# TERM, not KILL: a killed jackd stays in JACK's server registry.
+	[ -n "${JPID:-}" ] && { kill -TERM "$JPID" 2>/dev/null; wait "$JPID" 2>/dev/null; }
 	rm -rf "$T"
 }
 trap cleanup EXIT

@@ -5,6 +5,12 @@
 # (build/release by default, build/rtsan for the sanitizer runs).
 
 BIN=${BIN:-build/release}
+# Symbolized sanitizer reports when a script runs alone, as tests/run.sh
+# sets them (llvm-symbolizer comes with Debian's llvm package).
+if [ -z "${RTSAN_OPTIONS:-}" ] && command -v llvm-symbolizer >/dev/null; then
+	RTSAN_OPTIONS="halt_on_error=1:external_symbolizer_path=$(command -v llvm-symbolizer)"
+	export RTSAN_OPTIONS
+fi
 TAP_N=0
 TAP_FAILED=0
 T=$(mktemp -d /tmp/tidepool-test.XXXXXX)
@@ -13,8 +19,8 @@ DAEMON_PID=
 
 cleanup() {
 	[ -n "$DAEMON_PID" ] && kill -KILL "$DAEMON_PID" 2>/dev/null
-	[ -n "$JACK_PID" ] && kill -KILL "$JACK_PID" 2>/dev/null
-	rm -rf "$T"
+	stop_jack
+	[ -n "${KEEP_T:-}" ] || rm -rf "$T"
 }
 trap cleanup EXIT
 
@@ -62,16 +68,42 @@ start_jack() {
 	period=${1:-64}
 	JACK_DEFAULT_SERVER=tidepool-$$-$(date +%s%N)
 	export JACK_DEFAULT_SERVER
-	# No D-Bus device reservation and no real-time scheduling here.
-	JACK_NO_AUDIO_RESERVATION=1 jackd --no-realtime -d dummy -r 48000 \
-	    -p "$period" >"$T/jackd.log" 2>&1 &
-	JACK_PID=$!
-	jack_wait -w -t 10 >/dev/null 2>&1
+	launch_jack "$period" && return 0
+	# JACK keeps at most 8 servers in its shared registry and frees the
+	# entry of one that died (SIGKILL) only when a server of the same
+	# name starts again.  With no JACK server running at all, every
+	# entry is stale: clear them and try once more.
+	if grep -q "Too many servers" "$T/jackd.log" &&
+	    ! pgrep -x jackd >/dev/null; then
+		echo "# clearing JACK's stale server registry in /dev/shm"
+		rm -rf /dev/shm/jack-shm-registry /dev/shm/jack_db-* \
+		    /dev/shm/jack_sem.* /dev/shm/jack-[0-9]*
+		launch_jack "$period"
+	else
+		return 1
+	fi
 }
 
+# launch_jack PERIOD: jackd on $JACK_DEFAULT_SERVER, waited for.
+launch_jack() {
+	# No D-Bus device reservation and no real-time scheduling here.
+	JACK_NO_AUDIO_RESERVATION=1 jackd --no-realtime -d dummy -r 48000 \
+	    -p "$1" >"$T/jackd.log" 2>&1 &
+	JACK_PID=$!
+	jack_wait -w -t 10 >/dev/null 2>&1 && kill -0 "$JACK_PID" 2>/dev/null
+}
+
+# stop_jack: SIGTERM, so that jackd leaves JACK's registry (see above);
+# SIGKILL only if it has not gone within 5 s.
 stop_jack() {
 	[ -n "$JACK_PID" ] || return 0
 	kill -TERM "$JACK_PID" 2>/dev/null
+	i=0
+	while kill -0 "$JACK_PID" 2>/dev/null && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill -KILL "$JACK_PID" 2>/dev/null
 	wait "$JACK_PID" 2>/dev/null
 	JACK_PID=
 }
