@@ -160,6 +160,13 @@ nomem:
 void
 engine_done(struct engine *e)
 {
+	struct rtmsg *m;
+
+	/* A chain sent while no callback ran (the device was gone) was
+	   never taken: it is still the message's. */
+	while ((m = rtchan_pop_spsc(&e->cmd)) != NULL)
+		if (m->type == ENGINE_MSG_SWAP)
+			dsp_chain_del(m->payload.ptr[0]);
 	if (e->old != NULL)
 		dsp_chain_del(e->old);
 	if (e->chain != NULL)
@@ -428,7 +435,10 @@ read_feed(struct engine *e, unsigned frames, uint32_t *causes)
 	if (got < frames) {
 		memset(e->src_buf + (size_t)got * ch, 0,
 		    (size_t)(frames - got) * ch * sizeof(float));
-		if (!e->feed_ended) {
+		/* A newer file's block waiting for its source message
+		   means a switch is under way, not a starved feed. */
+		if (!e->feed_ended && (e->feed_blk == NULL ||
+		    e->feed_blk->generation <= e->feed_gen)) {
 			*causes |= ENGINE_CAUSE_SOURCE_STARVED;
 			bump(&e->live->counters.source_starved, 1);
 			bump(&e->live->counters.starved_frames, frames - got);

@@ -55,8 +55,8 @@ player_init(struct player *p, unsigned depth)
 }
 
 int
-player_start(struct player *p, struct engine *e, const char *path,
-    int loop, char *err, size_t errlen)
+player_start(struct player *p, struct engine *e, struct rtpool *pool,
+    const char *path, int loop, char *err, size_t errlen)
 {
 	struct sfin *in;
 
@@ -64,23 +64,29 @@ player_start(struct player *p, struct engine *e, const char *path,
 	    engine_block_capacity(e, e->setup.channels), err, errlen);
 	if (in == NULL)
 		return -1;
-	if (engine_send_source(e, ENGINE_SRC_FEED, p->generation + 1, 0,
+	player_stop(p);		/* a new generation for the new file */
+	p->in = in;
+	p->path = strdup(path);
+	p->loop = loop;
+	p->state = PLAYER_STREAMING;
+	p->frames_fed = 0;
+	p->queued = 0;
+	p->loops = 0;
+	p->stalled = 0;
+	p->error[0] = '\0';
+	/*
+	 * The first blocks go before the source message, so that the
+	 * callback that applies it has audio: the engine keeps a newer
+	 * generation's blocks until its message comes.
+	 */
+	player_refill(p, e, pool);
+	if (engine_send_source(e, ENGINE_SRC_FEED, p->generation, 0,
 	    0) != 0) {
-		sfin_close(in);
+		player_stop(p);
 		snprintf(err, errlen, "busy: the message pool is empty; try "
 		    "again");
 		return -1;
 	}
-	player_stop(p);
-	p->in = in;
-	p->path = strdup(path);
-	p->loop = loop;
-	p->generation++;
-	p->state = PLAYER_STREAMING;
-	p->frames_fed = 0;
-	p->loops = 0;
-	p->stalled = 0;
-	p->error[0] = '\0';
 	return 0;
 }
 
@@ -92,6 +98,9 @@ player_stop(struct player *p)
 	free(p->path);
 	p->path = NULL;
 	p->state = PLAYER_IDLE;
+	/* Every block queued so far is stale from now on; the source sent
+	   next carries this generation (see engine.c, drop_stale_feed). */
+	p->generation++;
 }
 
 /* Fills one block; returns 1 if it is the last. */
@@ -137,25 +146,33 @@ player_refill(struct player *p, struct engine *e, struct rtpool *pool)
 
 	if (p->state != PLAYER_STREAMING || stalling(p))
 		return;
-	while (rtchan_count(&e->feed) < p->depth) {
+	/* Blocks of a stopped file may still sit in the ring until the
+	   engine drops them: count this file's own, not the ring's. */
+	while (p->queued < p->depth) {
+		/* Full of stale blocks only while no callback runs to drop
+		   them (the device is gone): wait, decode nothing. */
+		if (rtchan_count(&e->feed) >= rtchan_capacity(&e->feed))
+			return;
 		b = rtpool_get(pool);
 		if (b == NULL) {
 			p->pool_empty++;
 			return;
 		}
+		p->queued++;
 		if (fill(p, e, b)) {
 			p->state = PLAYER_DRAINING;
-			/* count < depth <= capacity: room is certain. */
-			(void)rtchan_push_spsc(&e->feed, b);
+			(void)rtchan_push_spsc(&e->feed, b);	/* room seen */
 			return;
 		}
-		(void)rtchan_push_spsc(&e->feed, b);
+		(void)rtchan_push_spsc(&e->feed, b);	/* room seen */
 	}
 }
 
 int
 player_returned(struct player *p, const struct engine_block *b)
 {
+	if (b->generation == p->generation && p->queued > 0)
+		p->queued--;
 	if (b->generation == p->generation &&
 	    (b->flags & ENGINE_BLOCK_END) && p->state == PLAYER_DRAINING) {
 		player_stop(p);

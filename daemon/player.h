@@ -23,8 +23,9 @@ struct player {
 	struct sfin *in;
 	char *path;
 	int loop;
-	uint64_t generation;	/* tags this file's blocks */
+	uint64_t generation;	/* tags this file's blocks; only grows */
 	unsigned depth;		/* feed blocks to keep queued */
+	unsigned queued;	/* this file's blocks sent and not yet back */
 	uint64_t frames_fed;
 	uint64_t loops;		/* times the file wrapped around */
 	uint64_t pool_empty;	/* refills that found no free block */
@@ -45,13 +46,18 @@ void player_init(struct player *p, unsigned depth);
 
 /*
  * Starts playing path (resampled to the engine's rate, mapped to its
- * channels).  Sends the source message; blocks follow it at once.
- * Returns 0, or -1 with a message.
+ * channels): queues its first blocks, then sends the source message.
+ * Returns 0, or -1 with a message; whatever played before is stopped
+ * either way.
  */
-int player_start(struct player *p, struct engine *e, const char *path,
-    int loop, char *err, size_t errlen);
+int player_start(struct player *p, struct engine *e, struct rtpool *pool,
+    const char *path, int loop, char *err, size_t errlen);
 
-/* Stops: the engine drops queued blocks; the file is closed. */
+/*
+ * Stops: the file is closed and the generation moves on, so that the
+ * engine drops the queued blocks once it gets the next source message,
+ * which must carry p->generation.
+ */
 void player_stop(struct player *p);
 
 /*
