@@ -170,12 +170,12 @@ send_configured_source(struct control *c)
 	case CONFIG_INPUT_TONE:
 		snprintf(c->source_desc, sizeof(c->source_desc),
 		    "tone %g Hz", en->tone_freq);
-		return engine_send_source(&c->engine, ENGINE_SRC_TONE, 0,
-		    en->tone_freq, pow(10.0, en->tone_level / 20.0));
+		return engine_send_source(&c->engine, ENGINE_SRC_TONE,
+		    c->player.generation, en->tone_freq, pow(10.0, en->tone_level / 20.0));
 	case CONFIG_INPUT_DEVICE:
 		snprintf(c->source_desc, sizeof(c->source_desc), "device");
-		return engine_send_source(&c->engine, ENGINE_SRC_DEVICE, 0, 0,
-		    0);
+		return engine_send_source(&c->engine, ENGINE_SRC_DEVICE,
+		    c->player.generation, 0, 0);
 	case CONFIG_INPUT_FILE:
 		snprintf(c->source_desc, sizeof(c->source_desc), "file %s",
 		    en->input_path);
@@ -183,7 +183,8 @@ send_configured_source(struct control *c)
 			char err[512];
 
 			if (player_start(&c->player, &c->engine,
-			    en->input_path, en->loop, err, sizeof(err)) == 0)
+			    &c->blocks, en->input_path, en->loop, err,
+			    sizeof(err)) == 0)
 				return 0;
 			logmsg("%s", err);
 		}
@@ -192,7 +193,8 @@ send_configured_source(struct control *c)
 		break;
 	}
 	snprintf(c->source_desc, sizeof(c->source_desc), "none");
-	return engine_send_source(&c->engine, ENGINE_SRC_NONE, 0, 0, 0);
+	return engine_send_source(&c->engine, ENGINE_SRC_NONE,
+	    c->player.generation, 0, 0);
 }
 
 /* ---- replies ---------------------------------------------------------- */
@@ -543,6 +545,7 @@ reload(struct control *c, char *err, size_t errlen, char *note,
 	struct config *cfg;
 	struct dsp_chain *chain;
 	const struct config_engine *a = &c->cfg->engine, *b;
+	char *dev;
 
 	note[0] = '\0';
 	notify_reloading(rtclock_ns() / 1000);
@@ -576,10 +579,15 @@ reload(struct control *c, char *err, size_t errlen, char *note,
 	    a->channels != b->channels || strcmp(a->device, b->device) != 0)
 		snprintf(note, notelen, "[engine] rate, period, channels and "
 		    "device take effect at the next start");
-	/* Keep the running engine settings; take everything else. */
+	/* Keep the running engine settings; take everything else.  The
+	   device name moves over rather than being copied: pa_params points
+	   at it, for reconnecting. */
 	cfg->engine.rate = a->rate;
 	cfg->engine.period = a->period;
 	cfg->engine.channels = a->channels;
+	dev = cfg->engine.device;
+	cfg->engine.device = c->cfg->engine.device;
+	c->cfg->engine.device = dev;
 	config_free(c->cfg);
 	c->cfg = cfg;
 	view_set(&c->view, chain);
@@ -590,6 +598,24 @@ fail:
 	logmsg("reload failed, the running chain stays: %s", err);
 	notify_reloaded();
 	return -1;
+}
+
+static void recording_finished(struct control *c, const char *path,
+    uint64_t frames);
+
+/*
+ * With no callback running, none will end the recording: it ends here,
+ * with every frame recorded so far, and the waiting clients are answered.
+ */
+static void
+finish_recording_now(struct control *c)
+{
+	char *path = c->recorder.path != NULL ? strdup(c->recorder.path) :
+	    NULL;
+
+	recorder_finish_stopped(&c->recorder, &c->engine, &c->blocks);
+	recording_finished(c, path != NULL ? path : "", c->recorder.frames);
+	free(path);
 }
 
 static void
@@ -653,8 +679,8 @@ do_command(struct control *c, struct client *cl, const struct proto_req *r)
 		reply_json(c, cl, o);
 		break;
 	case PROTO_PLAY:
-		if (player_start(&c->player, &c->engine, r->path, !r->once,
-		    err, sizeof(err)) != 0) {
+		if (player_start(&c->player, &c->engine, &c->blocks,
+		    r->path, !r->once, err, sizeof(err)) != 0) {
 			reply_error(c, cl, "%s", err);
 			break;
 		}
@@ -697,10 +723,9 @@ do_command(struct control *c, struct client *cl, const struct proto_req *r)
 			reply_error(c, cl, "busy: try again");
 			break;
 		}
-		if (c->audio != AUDIO_RUNNING)
-			recorder_finish_stopped(&c->recorder, &c->engine,
-			    &c->blocks);
 		cl->wait = CLIENT_WAIT_RECORD;	/* answered when done */
+		if (c->audio != AUDIO_RUNNING)
+			finish_recording_now(c);
 		break;
 	case PROTO_METRICS:
 		stats_refresh(&c->stats, &c->engine);

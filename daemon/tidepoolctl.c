@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,15 +27,18 @@
 #define MAX_REPLY (4 << 20)
 
 static const char *sock_path;
+static double reply_timeout = 10.0;	/* -t: seconds to wait for a reply */
 
 static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: tidepoolctl [-s SOCKET] [--json] COMMAND [ARGS]\n"
+	    "usage: tidepoolctl [-s SOCKET] [-t SECONDS] [--json] COMMAND "
+	    "[ARGS]\n"
 	    "       tidepoolctl [-s SOCKET] stats --watch [-n SECONDS]\n"
 	    "  -s SOCKET  the daemon's socket (default $TIDEPOOL_SOCKET or "
 	    "%s)\n"
+	    "  -t SECONDS how long to wait for a reply (default 10)\n"
 	    "  --json     print the daemon's JSON reply as it is\n"
 	    "commands: status, stats, stats reset, set STAGE.PARAM VALUE, "
 	    "get STAGE[.PARAM],\n"
@@ -46,6 +50,7 @@ static int
 connect_daemon(void)
 {
 	struct sockaddr_un sa;
+	struct timeval tv;
 	int fd;
 
 	if (strlen(sock_path) >= sizeof(sa.sun_path)) {
@@ -64,6 +69,10 @@ connect_daemon(void)
 			close(fd);
 		return -1;
 	}
+	/* A daemon that never answers must not hang a script. */
+	tv.tv_sec = (time_t)reply_timeout;
+	tv.tv_usec = (suseconds_t)((reply_timeout - (double)tv.tv_sec) * 1e6);
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	return fd;
 }
 
@@ -97,6 +106,13 @@ request(int fd, const char *line, int multiline)
 			cap *= 2;
 		}
 		n = recv(fd, buf + len, cap - len - 1, 0);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			fprintf(stderr, "tidepoolctl: no reply from %s within "
+			    "%g s (-t waits longer)\n", sock_path,
+			    reply_timeout);
+			free(buf);
+			return NULL;
+		}
 		if (n <= 0)
 			break;
 		len += (size_t)n;
@@ -385,6 +401,7 @@ main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "timeout", required_argument, NULL, 't' },
 		{ "watch", no_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -399,11 +416,20 @@ main(int argc, char **argv)
 	if (sock_path == NULL || sock_path[0] == '\0')
 		sock_path = DEFAULT_SOCKET;
 	/* "+": options end at the command, so "play --once x" passes. */
-	while ((ch = getopt_long(argc, argv, "+s:jn:wh", longopts,
+	while ((ch = getopt_long(argc, argv, "+s:t:jn:wh", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 's':
 			sock_path = optarg;
+			break;
+		case 't':
+			reply_timeout = strtod(optarg, &end);
+			if (*end != '\0' || !(reply_timeout >= 0.1 &&
+			    reply_timeout <= 86400)) {
+				fprintf(stderr, "tidepoolctl: -t %s: seconds, "
+				    "0.1 to 86400\n", optarg);
+				return 2;
+			}
 			break;
 		case 'j':
 			json = 1;
