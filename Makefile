@@ -135,6 +135,12 @@ bench:
 	@$(MAKE) --no-print-directory -s benches
 	@sh tests/bench/run.sh
 
+# Ten minutes of the daemon under a hammering client and play/stop cycling
+# (SOAK_SECONDS to change); not part of make test.
+soak: deps
+	@$(MAKE) --no-print-directory -s programs
+	@sh tests/soak.sh
+
 profile:
 	@sh tests/deps.sh --bench
 	@$(MAKE) --no-print-directory -s programs
