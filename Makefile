@@ -68,10 +68,11 @@ LIBS := $(foreach m,daemon dsp config rtpool,$(B)/lib$(m).a)
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.c))
 STRESS_TESTS := $(patsubst tests/stress/%.c,$(B)/tests/%,$(wildcard tests/stress/stress_*.c))
 BENCHES := $(patsubst tests/bench/%.c,$(B)/bench/%,$(wildcard tests/bench/bench_*.c))
+FUZZERS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 HEADERS := $(wildcard $(addsuffix /*.h,$(MODULES)))
 
-.PHONY: all programs tests benches test run bench install clean deps \
-	headers profile fuzz soak
+.PHONY: all programs tests benches fuzzers test run bench install clean \
+	deps headers profile fuzz soak
 all: programs
 programs: $(PROGRAMS)
 tests: $(UNIT_TESTS) $(STRESS_TESTS) programs
@@ -105,6 +106,13 @@ endef
 $(foreach t,$(wildcard tests/unit/test_*.c),$(eval $(call test_rule,$(t),$(B)/tests/$(basename $(notdir $(t))),-lcmocka)))
 $(foreach t,$(wildcard tests/stress/stress_*.c),$(eval $(call test_rule,$(t),$(B)/tests/$(basename $(notdir $(t))))))
 $(foreach t,$(wildcard tests/bench/bench_*.c),$(eval $(call test_rule,$(t),$(B)/bench/$(basename $(notdir $(t))))))
+
+# A fuzz target links every library (its input crosses layers: a config
+# becomes a chain) and libFuzzer's main; only VARIANT=fuzz builds them.
+fuzzers: $(FUZZERS)
+$(B)/fuzz/%: $(B)/obj/tests/fuzz/%.o $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer $^ $(LDLIBS) -o $@
 
 # Every public header compiles on its own, pedantic.
 headers:

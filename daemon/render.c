@@ -256,7 +256,9 @@ setup_job(struct job *j, const char *inpath, const char *outpath,
 	j->io_frames = (IO_FRAMES + o->block_frames - 1) / o->block_frames *
 	    o->block_frames;
 	j->interrupted = o->interrupted;
-	j->in = sfin_open(inpath, 0, 0, j->io_frames, err, errlen);
+	j->in = o->open_input != NULL ? o->open_input(o->open_arg, inpath,
+	    j->io_frames, err, errlen) :
+	    sfin_open(inpath, 0, 0, j->io_frames, err, errlen);
 	if (j->in == NULL)
 		return -1;
 	info = sfin_info(j->in);

@@ -13,6 +13,8 @@
 #include "config/config.h"
 #include "rtpool/rthist.h"
 
+struct sfin;
+
 struct render_opts {
 	const struct config *cfg;
 	unsigned block_frames;	/* frames the engine processes at a time */
@@ -21,6 +23,16 @@ struct render_opts {
 	   so a signal handler can remove it; may be NULL. */
 	const char *volatile *temp_slot;
 	volatile sig_atomic_t *interrupted;	/* set by a signal: give up */
+	/*
+	 * Opens the input named in for render_file, to read at most
+	 * max_frames at a time (sfin_open's contract, keeping the file's rate
+	 * and channels); NULL means sfin_open itself.  A seam for reading
+	 * other than from a file by that name: the fuzz target feeds its
+	 * bytes through sfin_open_virtual.
+	 */
+	struct sfin *(*open_input)(void *arg, const char *in,
+	    unsigned max_frames, char *err, size_t errlen);
+	void *open_arg;		/* for open_input */
 };
 
 struct render_result {
