@@ -17,6 +17,7 @@ DESTDIR ?=
 
 VARIANT ?= release
 B := build/$(VARIANT)
+FUZZ_SECONDS ?= 60
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wundef -Werror
@@ -132,7 +133,14 @@ test: deps
 	@$(MAKE) --no-print-directory -s tests VARIANT=asan
 	@$(MAKE) --no-print-directory -s programs VARIANT=rtsan
 	@$(MAKE) --no-print-directory -s programs VARIANT=rtsan-planted
+	@$(MAKE) --no-print-directory -s fuzzers VARIANT=fuzz
 	@sh tests/run.sh
+
+# Each fuzz target for FUZZ_SECONDS (make fuzz FUZZ_SECONDS=3600), from its
+# committed seeds and what earlier runs found (build/fuzz-corpus).
+fuzz: deps
+	@$(MAKE) --no-print-directory -s fuzzers VARIANT=fuzz
+	@sh tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 run: deps
 	@$(MAKE) --no-print-directory -s programs
