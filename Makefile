@@ -17,6 +17,7 @@ DESTDIR ?=
 
 VARIANT ?= release
 B := build/$(VARIANT)
+FUZZ_SECONDS ?= 60
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wundef -Werror
@@ -68,10 +69,11 @@ LIBS := $(foreach m,daemon dsp config rtpool,$(B)/lib$(m).a)
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.c))
 STRESS_TESTS := $(patsubst tests/stress/%.c,$(B)/tests/%,$(wildcard tests/stress/stress_*.c))
 BENCHES := $(patsubst tests/bench/%.c,$(B)/bench/%,$(wildcard tests/bench/bench_*.c))
+FUZZERS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 HEADERS := $(wildcard $(addsuffix /*.h,$(MODULES)))
 
-.PHONY: all programs tests benches test run bench install clean deps \
-	headers profile fuzz soak
+.PHONY: all programs tests benches fuzzers test run bench install clean \
+	deps headers profile fuzz soak
 all: programs
 programs: $(PROGRAMS)
 tests: $(UNIT_TESTS) $(STRESS_TESTS) programs
@@ -106,6 +108,13 @@ $(foreach t,$(wildcard tests/unit/test_*.c),$(eval $(call test_rule,$(t),$(B)/te
 $(foreach t,$(wildcard tests/stress/stress_*.c),$(eval $(call test_rule,$(t),$(B)/tests/$(basename $(notdir $(t))))))
 $(foreach t,$(wildcard tests/bench/bench_*.c),$(eval $(call test_rule,$(t),$(B)/bench/$(basename $(notdir $(t))))))
 
+# A fuzz target links every library (its input crosses layers: a config
+# becomes a chain) and libFuzzer's main; only VARIANT=fuzz builds them.
+fuzzers: $(FUZZERS)
+$(B)/fuzz/%: $(B)/obj/tests/fuzz/%.o $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer $^ $(LDLIBS) -o $@
+
 # Every public header compiles on its own, pedantic.
 headers:
 	@for h in $(HEADERS); do \
@@ -122,9 +131,17 @@ test: deps
 	@$(MAKE) --no-print-directory -s headers
 	@$(MAKE) --no-print-directory -s tests VARIANT=release
 	@$(MAKE) --no-print-directory -s tests VARIANT=asan
+	@$(MAKE) --no-print-directory -s programs VARIANT=tsan
 	@$(MAKE) --no-print-directory -s programs VARIANT=rtsan
 	@$(MAKE) --no-print-directory -s programs VARIANT=rtsan-planted
+	@$(MAKE) --no-print-directory -s fuzzers VARIANT=fuzz
 	@sh tests/run.sh
+
+# Each fuzz target for FUZZ_SECONDS (make fuzz FUZZ_SECONDS=3600), from its
+# committed seeds and what earlier runs found (build/fuzz-corpus).
+fuzz: deps
+	@$(MAKE) --no-print-directory -s fuzzers VARIANT=fuzz
+	@sh tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 run: deps
 	@$(MAKE) --no-print-directory -s programs

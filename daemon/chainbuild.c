@@ -8,6 +8,7 @@
  * the first problem with the file, line and key.  The special keys are
  * "type", "channels" (any stage) and "matrix"/"outputs" (the mixer).
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,13 @@ chainbuild_check(const struct dsp_type *t, unsigned p, double rate,
 	return 0;
 }
 
+/*
+ * The largest linear gain a matrix entry may have: +24 dB, the mixer's own
+ * gain limit.  Without a bound, "1e39" (inf as a float), "inf" or "nan"
+ * passed and the mixer's output was not a number (found by fuzz_config).
+ */
+#define MATRIX_MAX_GAIN 16.0
+
 /* Parses "1 0; 0 1; 1 0; 0 1" into rows x cols gains. */
 static int
 parse_matrix(const char *text, unsigned cols, float *m, unsigned max_rows,
@@ -106,6 +114,13 @@ parse_matrix(const char *text, unsigned cols, float *m, unsigned max_rows,
 		if (end == p || (*end != ' ' && *end != '\t' && *end != ';' &&
 		    *end != '\0')) {
 			snprintf(err, errlen, "'%.20s' is not a number", p);
+			return -1;
+		}
+		if (!isfinite(v) || fabs(v) > MATRIX_MAX_GAIN) {
+			snprintf(err, errlen, "'%.*s': each gain must be "
+			    "between -%g and %g", (int)(end - p < 20 ?
+			    end - p : 20), p, MATRIX_MAX_GAIN,
+			    MATRIX_MAX_GAIN);
 			return -1;
 		}
 		if (c < cols)

@@ -43,19 +43,21 @@ struct job {
 	unsigned block_frames;	/* the engine's period (-b) */
 	unsigned io_frames;	/* per pool block: a multiple of block_frames */
 	sem_t reader_quota, record_quota, feed_ready, rec_ready;
-	uint64_t total_frames;	/* set by the reader at the end */
-	int total_known;	/* ck_pr: published after total_frames */
+	/* ck_pr: the input's length once the reader reached its end,
+	   UINT64_MAX before.  One word that carries its own value, so the
+	   writer needs no fence pairing to read it. */
+	uint64_t total_frames;
 	int failed;		/* ck_pr: some thread gave up */
 	int pools_ready;	/* blocks and msgs were initialised */
 	char reader_err[512], writer_err[512];
-	volatile sig_atomic_t *interrupted;
+	const int *interrupted;	/* ck_pr: see render_opts */
 };
 
 static int
 stop_requested(struct job *j)
 {
 	return ck_pr_load_int(&j->failed) ||
-	    (j->interrupted != NULL && *j->interrupted);
+	    (j->interrupted != NULL && ck_pr_load_int(j->interrupted));
 }
 
 static void *
@@ -82,10 +84,7 @@ reader_main(void *arg)
 		total += (uint64_t)n;
 		if (n < (long)j->io_frames) {
 			b->flags = ENGINE_BLOCK_END;
-			j->total_frames = total;
-			/* The writer reads total_frames after total_known. */
-			ck_pr_fence_store();
-			ck_pr_store_int(&j->total_known, 1);
+			ck_pr_store_64(&j->total_frames, total);
 		}
 		/* Feed capacity exceeds the reader's quota: cannot fail. */
 		(void)rtchan_push_spsc(&j->engine.feed, b);
@@ -100,19 +99,17 @@ writer_main(void *arg)
 {
 	struct job *j = arg;
 	struct engine_block *b;
-	uint64_t written = 0, n;
+	uint64_t written = 0, n, total;
 	int done = 0;
 
 	while (!done) {
 		sem_wait(&j->rec_ready);
 		while ((b = rtchan_pop_spsc(&j->engine.rec)) != NULL) {
 			n = b->frames;
-			if (ck_pr_load_int(&j->total_known)) {
-				/* Pairs with the reader's store fence. */
-				ck_pr_fence_load();
-				if (written + n > j->total_frames)
-					n = j->total_frames - written;
-			}
+			/* The output ends where the input did. */
+			total = ck_pr_load_64(&j->total_frames);
+			if (written + n > total)
+				n = total - written;
 			if (n > 0 && !ck_pr_load_int(&j->failed) &&
 			    sfout_write(j->out, b->data, n, j->writer_err,
 			    sizeof(j->writer_err)) != 0)
@@ -256,7 +253,10 @@ setup_job(struct job *j, const char *inpath, const char *outpath,
 	j->io_frames = (IO_FRAMES + o->block_frames - 1) / o->block_frames *
 	    o->block_frames;
 	j->interrupted = o->interrupted;
-	j->in = sfin_open(inpath, 0, 0, j->io_frames, err, errlen);
+	j->total_frames = UINT64_MAX;
+	j->in = o->open_input != NULL ? o->open_input(o->open_arg, inpath,
+	    j->io_frames, err, errlen) :
+	    sfin_open(inpath, 0, 0, j->io_frames, err, errlen);
 	if (j->in == NULL)
 		return -1;
 	info = sfin_info(j->in);
@@ -307,7 +307,7 @@ setup_job(struct job *j, const char *inpath, const char *outpath,
 	if (j->out == NULL)
 		return -1;
 	if (o->temp_slot != NULL)
-		*o->temp_slot = sfout_temp_path(j->out);
+		ck_pr_store_ptr(o->temp_slot, sfout_temp_path(j->out));
 	sem_init(&j->reader_quota, 0, QUOTA);
 	sem_init(&j->record_quota, 0, QUOTA);
 	sem_init(&j->feed_ready, 0, 0);
@@ -319,7 +319,7 @@ static void
 teardown(struct job *j, const struct render_opts *o)
 {
 	if (o->temp_slot != NULL)
-		*o->temp_slot = NULL;
+		ck_pr_store_ptr(o->temp_slot, NULL);
 	if (j->out != NULL)
 		sfout_abort(j->out);
 	if (j->engine.live != NULL) {
@@ -366,7 +366,7 @@ render_file(const char *inpath, const char *outpath,
 		snprintf(err, errlen, "%s", j->reader_err);
 	else if (j->writer_err[0] != '\0')
 		snprintf(err, errlen, "%s", j->writer_err);
-	else if (o->interrupted != NULL && *o->interrupted)
+	else if (o->interrupted != NULL && ck_pr_load_int(o->interrupted))
 		snprintf(err, errlen, "%s: interrupted", outpath);
 	else {
 		rc = sfout_commit(j->out, err, errlen);

@@ -6,21 +6,35 @@
 #ifndef TP_RENDER_H
 #define TP_RENDER_H
 
-#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "config/config.h"
 #include "rtpool/rthist.h"
 
+struct sfin;
+
 struct render_opts {
 	const struct config *cfg;
 	unsigned block_frames;	/* frames the engine processes at a time */
 	int progress;		/* draw progress on stderr */
-	/* Where the temporary output's name is published while it exists,
-	   so a signal handler can remove it; may be NULL. */
-	const char *volatile *temp_slot;
-	volatile sig_atomic_t *interrupted;	/* set by a signal: give up */
+	/* Where the temporary output's name is published (ck_pr_store_ptr)
+	   while it exists, so a signal handler can remove it; may be NULL.
+	   Atomic rather than volatile: the handler may run on any thread. */
+	const char **temp_slot;
+	/* Non-zero: give up.  Read with ck_pr_load_int, since it is set (by
+	   a signal handler) on another thread than the ones reading it. */
+	const int *interrupted;
+	/*
+	 * Opens the input named in for render_file, to read at most
+	 * max_frames at a time (sfin_open's contract, keeping the file's rate
+	 * and channels); NULL means sfin_open itself.  A seam for reading
+	 * other than from a file by that name: the fuzz target feeds its
+	 * bytes through sfin_open_virtual.
+	 */
+	struct sfin *(*open_input)(void *arg, const char *in,
+	    unsigned max_frames, char *err, size_t errlen);
+	void *open_arg;		/* for open_input */
 };
 
 struct render_result {

@@ -68,12 +68,17 @@ truncated(SNDFILE *sf, long long *promised, long long *holds)
 	return 0;
 }
 
-struct sfin *
-sfin_open(const char *path, double out_rate, unsigned out_channels,
-    unsigned max_frames, char *err, size_t errlen)
+/*
+ * Takes over sf, opened on path (or what stands for it), and makes it
+ * ready to read: the checks and buffers that do not depend on where the
+ * bytes come from.  Closes sf and returns NULL on failure.
+ */
+static struct sfin *
+setup(SNDFILE *sf, const SF_INFO *sip, const char *path, double out_rate,
+    unsigned out_channels, unsigned max_frames, char *err, size_t errlen)
 {
 	struct sfin *in;
-	SF_INFO si;
+	SF_INFO si = *sip;
 	soxr_error_t serr;
 	soxr_io_spec_t io;
 	soxr_quality_spec_t q;
@@ -81,28 +86,11 @@ sfin_open(const char *path, double out_rate, unsigned out_channels,
 
 	in = calloc(1, sizeof(*in));
 	if (in == NULL) {
+		sf_close(sf);
 		snprintf(err, errlen, "%s: out of memory", path);
 		return NULL;
 	}
-	memset(&si, 0, sizeof(si));
-	in->sf = sf_open(path, SFM_READ, &si);
-	if (in->sf == NULL) {
-		FILE *f = fopen(path, "rb");
-
-		/* libsndfile says "System error" for a missing file;
-		   say which it is. */
-		if (f == NULL)
-			snprintf(err, errlen, "%s: cannot open: %s", path,
-			    strerror(errno));
-		else {
-			fclose(f);
-			snprintf(err, errlen, "%s: not an audio file "
-			    "libsndfile can read (%s)", path,
-			    sf_strerror(NULL));
-		}
-		free(in);
-		return NULL;
-	}
+	in->sf = sf;
 	if (si.channels < 1 || si.channels > 64 || si.samplerate < 1) {
 		snprintf(err, errlen, "%s: %d channels at %d Hz is not "
 		    "supported", path, si.channels, si.samplerate);
@@ -157,6 +145,54 @@ sfin_open(const char *path, double out_rate, unsigned out_channels,
 fail:
 	sfin_close(in);
 	return NULL;
+}
+
+struct sfin *
+sfin_open(const char *path, double out_rate, unsigned out_channels,
+    unsigned max_frames, char *err, size_t errlen)
+{
+	SNDFILE *sf;
+	SF_INFO si;
+
+	memset(&si, 0, sizeof(si));
+	sf = sf_open(path, SFM_READ, &si);
+	if (sf == NULL) {
+		FILE *f = fopen(path, "rb");
+
+		/* libsndfile says "System error" for a missing file;
+		   say which it is. */
+		if (f == NULL)
+			snprintf(err, errlen, "%s: cannot open: %s", path,
+			    strerror(errno));
+		else {
+			fclose(f);
+			snprintf(err, errlen, "%s: not an audio file "
+			    "libsndfile can read (%s)", path,
+			    sf_strerror(NULL));
+		}
+		return NULL;
+	}
+	return setup(sf, &si, path, out_rate, out_channels, max_frames, err,
+	    errlen);
+}
+
+struct sfin *
+sfin_open_virtual(SF_VIRTUAL_IO *vio, void *user, const char *name,
+    double out_rate, unsigned out_channels, unsigned max_frames, char *err,
+    size_t errlen)
+{
+	SNDFILE *sf;
+	SF_INFO si;
+
+	memset(&si, 0, sizeof(si));
+	sf = sf_open_virtual(vio, SFM_READ, &si, user);
+	if (sf == NULL) {
+		snprintf(err, errlen, "%s: not an audio file libsndfile can "
+		    "read (%s)", name, sf_strerror(NULL));
+		return NULL;
+	}
+	return setup(sf, &si, name, out_rate, out_channels, max_frames, err,
+	    errlen);
 }
 
 const struct sfin_info *

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sndfile.h>
+
 struct sfin;
 
 struct sfin_info {
@@ -28,6 +30,15 @@ struct sfin_info {
  */
 struct sfin *sfin_open(const char *path, double out_rate,
     unsigned out_channels, unsigned max_frames, char *err, size_t errlen);
+
+/*
+ * The same for bytes that libsndfile reads through vio (called with user):
+ * memory, a pipe, fuzz data.  name stands for the path in messages.  vio
+ * and user must outlive the sfin.
+ */
+struct sfin *sfin_open_virtual(SF_VIRTUAL_IO *vio, void *user,
+    const char *name, double out_rate, unsigned out_channels,
+    unsigned max_frames, char *err, size_t errlen);
 
 /* Describes the file as opened. */
 const struct sfin_info *sfin_info(const struct sfin *in);

@@ -29,8 +29,8 @@
  * Temporary outputs being written, for the SIGINT/SIGTERM handler to remove:
  * the one piece of global state, because a signal handler can reach no other.
  */
-static const char *volatile temp_paths[MAX_JOBS];
-static volatile sig_atomic_t interrupted;
+static const char *temp_paths[MAX_JOBS];	/* ck_pr */
+static int interrupted;				/* ck_pr */
 
 struct batch {
 	const struct config *cfg;
@@ -48,13 +48,15 @@ struct batch {
 static void
 on_signal(int sig)
 {
+	const char *p;
 	int i;
 
 	(void)sig;
-	interrupted = 1;
+	/* ck_pr's loads and stores are plain lock-free moves: safe here. */
+	ck_pr_store_int(&interrupted, 1);
 	for (i = 0; i < MAX_JOBS; i++)
-		if (temp_paths[i] != NULL)
-			unlink(temp_paths[i]);
+		if ((p = ck_pr_load_ptr(&temp_paths[i])) != NULL)
+			unlink(p);
 	/* Threads may still be writing; make sure nothing is renamed. */
 	_exit(130);
 }

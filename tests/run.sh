@@ -58,6 +58,11 @@ for t in build/asan/tests/stress_*; do
 	# The sanitized stress run proves the same invariants with fewer operations.
 	[ -x "$t" ] && run_one "asan/$(basename "$t")" "$t" --quick
 done
+# The fuzz targets replay their committed corpus, then fuzz a little.
+for t in build/fuzz/fuzz/fuzz_*; do
+	[ -x "$t" ] && run_one "fuzz/$(basename "$t")" \
+	    sh tests/fuzz/run.sh 5 "$(basename "$t")"
+done
 for t in tests/integration/*.sh; do
 	[ "$(basename "$t")" = lib.sh ] && continue
 	[ -f "$t" ] && run_one "integration/$(basename "$t" .sh)" sh "$t"

@@ -1,0 +1,52 @@
+#!/bin/sh
+# The sanitizer matrix over the integration tests: the daemon test and the
+# render test run again with sanitized programs.
+#
+#   build/asan  gcc, AddressSanitizer + UndefinedBehaviorSanitizer, and
+#               LeakSanitizer on every program's exit (the daemon's after
+#               SIGTERM included)
+#   build/tsan  clang-22, ThreadSanitizer: the render's reader, engine and
+#               writer threads; the daemon's control thread against the
+#               PortAudio callback thread (ck's rings are annotated in
+#               rtpool/rttsan.h; tests/tsan.supp says what else is not seen)
+#
+# Reports go to files, not to the tests' output, so that a report from a
+# program a test expects to fail is not taken for the expected failure: a
+# run passes when its tests pass and no report file was written.
+. tests/integration/lib.sh
+
+reports=$T/reports
+mkdir -p "$reports"
+sym=$(command -v llvm-symbolizer || true)
+sym=${sym:+:external_symbolizer_path=$sym}
+export ASAN_OPTIONS="detect_leaks=1:log_path=$reports/asan$sym"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$reports/ubsan$sym"
+export TSAN_OPTIONS="halt_on_error=0:log_path=$reports/tsan$sym:suppressions=$PWD/tests/tsan.supp"
+
+# under VARIANT SCRIPT: one TAP line for the script's tests, one for the
+# reports.
+under() {
+	variant=$1; script=$2
+	rm -f "$reports"/*
+	# daemon.sh can wait on a reply forever if its JACK server did not
+	# start (other tests on the machine may hold every JACK slot).
+	BIN=build/$variant timeout 600 sh "tests/integration/$script.sh" \
+	    >"$T/$variant-$script.tap" 2>&1
+	rc=$?
+	grep '^not ok' "$T/$variant-$script.tap" | sed 's/^/# /'
+	check $rc "$script.sh passes with build/$variant"
+	n=$(ls "$reports" | wc -l)
+	if [ "$n" -ne 0 ]; then
+		for f in "$reports"/*; do
+			grep -E 'ERROR|WARNING|SUMMARY|runtime error|^    #[0-9] ' \
+			    "$f" | head -n 20 | sed 's/^/# /'
+		done
+	fi
+	check $((n != 0)) "$script.sh: no $variant report ($n)"
+}
+
+under asan render
+under asan daemon
+under tsan render
+under tsan daemon
+finish
