@@ -1,6 +1,6 @@
 #!/bin/sh
-# The sanitizer matrix over the integration tests: the daemon test and the
-# render test run again with sanitized programs.
+# The sanitizer matrix over the integration tests: the daemon, render,
+# overload and no-device tests run again with sanitized programs.
 #
 #   build/asan  gcc, AddressSanitizer + UndefinedBehaviorSanitizer, and
 #               LeakSanitizer on every program's exit (the daemon's after
@@ -28,8 +28,7 @@ export TSAN_OPTIONS="halt_on_error=0:log_path=$reports/tsan$sym:suppressions=$PW
 under() {
 	variant=$1; script=$2
 	rm -f "$reports"/*
-	# daemon.sh can wait on a reply forever if its JACK server did not
-	# start (other tests on the machine may hold every JACK slot).
+	# A bound in case something hangs where no reply timeout reaches.
 	BIN=build/$variant timeout 600 sh "tests/integration/$script.sh" \
 	    >"$T/$variant-$script.tap" 2>&1
 	rc=$?
@@ -47,6 +46,8 @@ under() {
 
 under asan render
 under asan daemon
+under asan overload
+under asan noaudio
 under tsan render
 under tsan daemon
 finish
