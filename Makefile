@@ -164,7 +164,7 @@ profile:
 	@sh tests/bench/profile.sh
 
 # The programs, the default config (kept if one is there), the examples,
-# and the systemd unit with its sysusers and tmpfiles entries.
+# the systemd unit with its sysusers and tmpfiles entries, the man pages.
 install: programs
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/tidepool \
 	    $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(UNITDIR) \
@@ -181,6 +181,12 @@ install: programs
 	    $(DESTDIR)$(SYSUSERSDIR)/tidepool.conf
 	install -m 0644 systemd/tidepool.tmpfiles \
 	    $(DESTDIR)$(TMPFILESDIR)/tidepool.conf
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 daemon/tidepoolctl.1 daemon/tidepool-render.1 \
+	    $(DESTDIR)$(MANDIR)/man1
+	install -m 0644 config/tidepool.conf.5 $(DESTDIR)$(MANDIR)/man5
+	install -m 0644 daemon/tidepoold.8 $(DESTDIR)$(MANDIR)/man8
 
 clean:
 	rm -rf build

@@ -17,6 +17,7 @@
 #include <grp.h>
 #include <math.h>
 #include <pwd.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -104,6 +105,7 @@ struct control {
 	int ready_sent;
 	uint64_t watchdog_ns, next_watchdog_ns, next_status_ns;
 	uint64_t tick_ns;
+	char sched_desc[32];	/* the audio thread's scheduling, for status */
 	int stopping;
 	gid_t group;
 	int have_group;
@@ -335,6 +337,25 @@ reply_error(struct control *c, struct client *cl, const char *fmt, ...)
 
 /* ---- statistics ------------------------------------------------------- */
 
+/* "SCHED_FIFO 70", "SCHED_OTHER"...: how the audio thread is scheduled. */
+static void
+audio_thread_sched(const struct engine *e, char *out, size_t outlen)
+{
+	int tid = ck_pr_load_int((int *)&e->audio_tid), pol;
+	struct sched_param sp;
+
+	snprintf(out, outlen, "unknown");
+	if (tid <= 0 || (pol = sched_getscheduler(tid)) < 0 ||
+	    sched_getparam(tid, &sp) != 0)
+		return;
+	if (pol == SCHED_FIFO || pol == SCHED_RR)
+		snprintf(out, outlen, "%s %d", pol == SCHED_FIFO ?
+		    "SCHED_FIFO" : "SCHED_RR", sp.sched_priority);
+	else
+		snprintf(out, outlen, "%s", pol == SCHED_OTHER ? "SCHED_OTHER" :
+		    pol == SCHED_BATCH ? "SCHED_BATCH" : "SCHED_IDLE");
+}
+
 /* Page faults of the audio thread, from /proc; -1 if unknown. */
 static int64_t
 audio_thread_faults(const struct engine *e)
@@ -403,6 +424,8 @@ fill_context(struct control *c, struct stats_context *x)
 	    c->recorder.path : NULL;
 	x->recorded_frames = c->recorder.frames;
 	x->uptime_ns = rtclock_ns() - c->start_ns;
+	audio_thread_sched(&c->engine, c->sched_desc, sizeof(c->sched_desc));
+	x->audio_sched = c->sched_desc;
 }
 
 /* ---- commands --------------------------------------------------------- */

@@ -4,6 +4,7 @@
  * than the engine was sized for (some host APIs vary the count) it calls
  * the engine several times.  Nothing else happens in the callback.
  */
+#include <pa_linux_alsa.h>
 #include <portaudio.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,6 +125,14 @@ paudio_open(struct paudio *pa, const struct paudio_params *p,
 		    p->out_channels, p->rate, p->period, Pa_GetErrorText(pe));
 		goto fail;
 	}
+	/*
+	 * Real-time priority for the audio thread only, not the daemon:
+	 * PortAudio's ALSA host makes its callback thread SCHED_FIFO when
+	 * asked (within LimitRTPRIO); a JACK client's thread gets the JACK
+	 * server's scheduling.
+	 */
+	if (Pa_GetHostApiInfo(info->hostApi)->type == paALSA)
+		PaAlsa_EnableRealtimeScheduling(s, 1);
 	pe = Pa_StartStream(s);
 	if (pe != paNoError) {
 		snprintf(err, errlen, "%s: cannot start: %s", info->name,

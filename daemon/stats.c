@@ -286,6 +286,8 @@ stats_status_json(const struct stats *s, const struct stats_context *c,
 	cJSON_AddNumberToObject(o, "channels", c->channels);
 	cJSON_AddNumberToObject(o, "out_channels", c->out_channels);
 	cJSON_AddStringToObject(o, "source", c->source ? c->source : "none");
+	cJSON_AddStringToObject(o, "audio_thread",
+	    c->audio_sched ? c->audio_sched : "unknown");
 	if (c->recording != NULL) {
 		cJSON_AddStringToObject(o, "recording", c->recording);
 		cJSON_AddNumberToObject(o, "recorded_frames",

@@ -30,6 +30,7 @@ struct stats_context {
 	const char *recording;		/* path, or NULL */
 	uint64_t recorded_frames;
 	uint64_t uptime_ns;
+	const char *audio_sched;	/* "SCHED_FIFO 70", "SCHED_OTHER" */
 };
 
 struct stats {
