@@ -39,6 +39,7 @@
 #include "daemon/engine.h"
 #include "daemon/notify.h"
 #include "daemon/paudio.h"
+#include "daemon/paworker.h"
 #include "daemon/player.h"
 #include "daemon/proto.h"
 #include "daemon/recorder.h"
@@ -52,11 +53,14 @@
 #define FADE_MS 10
 #define STALL_MIN_NS (250ull * 1000000ull)	/* no callback for this long */
 #define RETRY_MAX_NS (10ull * 1000000000ull)
+#define STOP_CLOSE_NS 700000000ull	/* SIGTERM must end within 2 s */
 #define WARMUP_CALLBACKS 200
 
 enum audio_state {
 	AUDIO_STARTING,		/* not yet opened */
+	AUDIO_OPENING,		/* the worker is opening the stream */
 	AUDIO_RUNNING,		/* stream open, callbacks arriving */
+	AUDIO_CLOSING,		/* lost; the worker is closing the stream */
 	AUDIO_DISCONNECTED	/* lost or never found; retrying */
 };
 
@@ -97,6 +101,8 @@ struct control {
 	struct stats stats;
 	struct chain_view view;
 	enum audio_state audio;
+	int audio_failed;	/* an open failed or the stream was lost */
+	struct paworker paw;	/* opens and closes the stream */
 	uint64_t start_ns;
 	uint64_t retry_at_ns, retry_delay_ns;
 	uint64_t seen_callbacks;	/* at the last tick */
@@ -385,13 +391,15 @@ audio_thread_faults(const struct engine *e)
 }
 
 static const char *
-audio_state_name(enum audio_state s)
+audio_state_name(const struct control *c)
 {
-	switch (s) {
+	switch (c->audio) {
 	case AUDIO_STARTING:
-		return "starting";
+	case AUDIO_OPENING:
+		return c->audio_failed ? "disconnected" : "starting";
 	case AUDIO_RUNNING:
 		return "running";
+	case AUDIO_CLOSING:
 	case AUDIO_DISCONNECTED:
 		return "disconnected";
 	}
@@ -404,8 +412,10 @@ fill_context(struct control *c, struct stats_context *x)
 	int64_t faults = audio_thread_faults(&c->engine);
 
 	memset(x, 0, sizeof(*x));
-	x->state = audio_state_name(c->audio);
-	x->device = c->pa.device[0] ? c->pa.device : c->cfg->engine.device;
+	x->state = audio_state_name(c);
+	/* c->pa is the worker's while it opens or closes. */
+	x->device = c->audio == AUDIO_RUNNING && c->pa.device[0] ?
+	    c->pa.device : c->cfg->engine.device;
 	x->rate = c->engine.setup.rate;
 	x->period = c->cfg->engine.period;
 	x->channels = c->engine.setup.channels;
@@ -747,7 +757,10 @@ do_command(struct control *c, struct client *cl, const struct proto_req *r)
 			break;
 		}
 		cl->wait = CLIENT_WAIT_RECORD;	/* answered when done */
-		if (c->audio != AUDIO_RUNNING)
+		/* With the stream opening or closing, the callback may yet
+		   run: audio_opened() or audio_closed() decide. */
+		if (c->audio == AUDIO_DISCONNECTED ||
+		    c->audio == AUDIO_STARTING)
 			finish_recording_now(c);
 		break;
 	case PROTO_METRICS:
@@ -935,20 +948,42 @@ reap_idle_clients(struct control *c, uint64_t now)
 
 /* ---- audio ------------------------------------------------------------ */
 
+/* Retries after the current delay, which then doubles up to the limit. */
+static void
+audio_retry_later(struct control *c, uint64_t now)
+{
+	c->audio = AUDIO_DISCONNECTED;
+	c->audio_failed = 1;
+	c->retry_at_ns = now + c->retry_delay_ns;
+	c->retry_delay_ns *= 2;
+	if (c->retry_delay_ns > RETRY_MAX_NS)
+		c->retry_delay_ns = RETRY_MAX_NS;
+	/* No callback will end a recording that was being stopped. */
+	if (c->recorder.state == RECORDER_STOPPING)
+		finish_recording_now(c);
+}
+
 static void
 audio_open(struct control *c, uint64_t now)
 {
-	char err[1024];
+	if (paworker_start(&c->paw, PAWORKER_OPEN, &c->pa, &c->pa_params,
+	    &c->engine) != 0) {
+		logmsg("audio: cannot start a thread to open the device; "
+		    "retrying in %.1f s", (double)c->retry_delay_ns / 1e9);
+		audio_retry_later(c, now);
+		return;
+	}
+	c->audio = AUDIO_OPENING;
+}
 
-	if (paudio_open(&c->pa, &c->pa_params, &c->engine, err,
-	    sizeof(err)) != 0) {
-		logmsg("audio: %s; retrying in %.1f s", err,
+/* The worker has tried to open the stream. */
+static void
+audio_opened(struct control *c, uint64_t now)
+{
+	if (c->paw.result != 0) {
+		logmsg("audio: %s; retrying in %.1f s", c->paw.err,
 		    (double)c->retry_delay_ns / 1e9);
-		c->audio = AUDIO_DISCONNECTED;
-		c->retry_at_ns = now + c->retry_delay_ns;
-		c->retry_delay_ns *= 2;
-		if (c->retry_delay_ns > RETRY_MAX_NS)
-			c->retry_delay_ns = RETRY_MAX_NS;
+		audio_retry_later(c, now);
 		return;
 	}
 	logmsg("audio: %s (%s), %g Hz, %u frames, %u in / %u out, "
@@ -962,16 +997,84 @@ audio_open(struct control *c, uint64_t now)
 	    &c->engine.live->counters.callbacks);
 }
 
-/* The callback stopped coming: close, keep what was recorded, retry. */
+static void audio_closed(struct control *c, uint64_t now);
+
+#define RESTARTED_ENV "TIDEPOOLD_RESTARTED"
+
+/*
+ * The sound server is gone (PortAudio has marked the stream inactive, as
+ * its JACK host does when the server shuts down or dies).  PortAudio 19.6
+ * cannot close such a stream: Pa_CloseStream waits for a callback that
+ * never comes, for ten minutes, and until it returns PortAudio cannot be
+ * initialised afresh to find a new server.  So the daemon finishes the
+ * recording (the callback cannot run again: every frame it processed is
+ * in the file) and executes itself again, same pid, same arguments; the
+ * new process retries the device with backoff.  Clients are disconnected
+ * once and the statistics start again.  Returns only if exec failed.
+ */
+static void
+restart_in_place(struct control *c, const char *why)
+{
+	sigset_t mask;
+	unsigned i;
+
+	logmsg("audio: %s: the sound server is gone; PortAudio would hold "
+	    "its stream for minutes, so tidepoold starts again in place",
+	    why);
+	if (c->opts->argv == NULL)
+		return;
+	recorder_salvage(&c->recorder, &c->engine, &c->blocks);
+	if (c->recorder.state != RECORDER_OFF) {
+		logmsg("recording %s ended at %llu frames", c->recorder.path,
+		    (unsigned long long)c->recorder.frames);
+		finish_recording_now(c);
+	}
+	for (i = 0; i < MAX_CLIENTS; i++)
+		client_close(c, &c->clients[i]);
+	if (c->listen_fd >= 0) {
+		close(c->listen_fd);
+		c->listen_fd = -1;
+		unlink(c->cfg->control.socket);
+	}
+	setenv(RESTARTED_ENV, why, 1);
+	/* exec keeps the mask; the new process blocks what it needs. */
+	sigemptyset(&mask);
+	sigprocmask(SIG_SETMASK, &mask, NULL);
+	execv("/proc/self/exe", c->opts->argv);
+	logmsg("cannot start again: %s; waiting for PortAudio instead",
+	    strerror(errno));
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+}
+
+/* The callback stopped coming: close (on the worker), then retry. */
 static void
 audio_lost(struct control *c, uint64_t now, const char *why)
 {
 	logmsg("audio: %s; reconnecting", why);
-	paudio_close(&c->pa);
-	recorder_salvage(&c->recorder, &c->engine, &c->blocks);
+	c->audio_failed = 1;
 	c->faults_at_warmup = -1;
+	if (paworker_start(&c->paw, PAWORKER_CLOSE, &c->pa, &c->pa_params,
+	    &c->engine) != 0) {
+		paudio_close(&c->pa);
+		c->paw.job = PAWORKER_CLOSE;
+		audio_closed(c, now);
+		return;
+	}
+	c->audio = AUDIO_CLOSING;
+}
+
+/* The stream is closed: the callback is over; keep what it recorded. */
+static void
+audio_closed(struct control *c, uint64_t now)
+{
+	recorder_salvage(&c->recorder, &c->engine, &c->blocks);
 	c->audio = AUDIO_DISCONNECTED;
 	c->retry_at_ns = now + c->retry_delay_ns;
+	if (c->recorder.state == RECORDER_STOPPING)
+		finish_recording_now(c);
 }
 
 static void
@@ -981,7 +1084,14 @@ watch_audio(struct control *c, uint64_t now)
 	uint64_t stall = STALL_MIN_NS;
 	char why[128];
 
-	if (c->audio == AUDIO_DISCONNECTED) {
+	if (paworker_collect(&c->paw)) {
+		if (c->paw.job == PAWORKER_OPEN)
+			audio_opened(c, now);
+		else
+			audio_closed(c, now);
+		return;
+	}
+	if (c->audio == AUDIO_DISCONNECTED || c->audio == AUDIO_STARTING) {
 		if (now >= c->retry_at_ns)
 			audio_open(c, now);
 		return;
@@ -1002,6 +1112,8 @@ watch_audio(struct control *c, uint64_t now)
 	if (now - c->seen_at_ns > stall) {
 		snprintf(why, sizeof(why), "no callback for %.0f ms",
 		    (double)(now - c->seen_at_ns) / 1e6);
+		if (!paudio_active(&c->pa))
+			restart_in_place(c, why);	/* returns if exec failed */
 		audio_lost(c, now, why);
 	}
 }
@@ -1278,7 +1390,14 @@ start(struct control *c)
 	c->retry_delay_ns = 500000000ull;
 	logmsg("listening on %s; %u stages from %s",
 	    c->cfg->control.socket, dsp_chain_length(chain), c->cfg->path);
-	audio_open(c, rtclock_ns());
+	if (getenv(RESTARTED_ENV) != NULL) {
+		logmsg("started again in place after: %s",
+		    getenv(RESTARTED_ENV));
+		c->audio_failed = 1;	/* status: disconnected */
+		unsetenv(RESTARTED_ENV);
+	}
+	c->audio = AUDIO_STARTING;
+	c->retry_at_ns = 0;		/* the first tick opens it */
 	return 0;
 }
 
@@ -1289,6 +1408,7 @@ stop(struct control *c)
 	uint64_t deadline = rtclock_ns() + 1000000000ull;
 	struct timespec ts = { 0, 1000000 };
 	unsigned i;
+	int closed;
 
 	notify_stopping();
 	if (c->recorder.state == RECORDER_ON && c->audio == AUDIO_RUNNING &&
@@ -1300,7 +1420,16 @@ stop(struct control *c)
 			recorder_pump(&c->recorder, &c->engine, &c->blocks);
 		}
 	}
-	paudio_close(&c->pa);
+	/*
+	 * Close on the worker, within a bound: a stopped sound server would
+	 * hold a close (or an open still under way) for ever.
+	 */
+	closed = paworker_wait(&c->paw, STOP_CLOSE_NS) &&
+	    paworker_start(&c->paw, PAWORKER_CLOSE, &c->pa, &c->pa_params,
+	    &c->engine) == 0 && paworker_wait(&c->paw, STOP_CLOSE_NS);
+	if (!closed)
+		logmsg("audio: the sound server does not answer; leaving "
+		    "without closing the stream");
 	if (c->recorder.state != RECORDER_OFF)
 		logmsg("recording %s closed at %llu frames", c->recorder.path,
 		    (unsigned long long)(c->recorder.frames));
@@ -1311,6 +1440,10 @@ stop(struct control *c)
 		close(c->listen_fd);
 		unlink(c->cfg->control.socket);
 	}
+	/* A worker stuck in PortAudio may still use the engine: leave the
+	   memory to the exit. */
+	if (!closed)
+		return;
 	recycle(c);
 	player_done(&c->player);
 	engine_done(&c->engine);

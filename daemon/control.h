@@ -11,6 +11,7 @@
 struct control_opts {
 	const char *config_path;
 	int verbose;
+	char *const *argv;	/* main's, to start again in place */
 };
 
 /*

@@ -163,8 +163,14 @@ void
 paudio_close(struct paudio *pa)
 {
 	if (pa->stream != NULL) {
-		/* Abort: a stream whose server died may never drain. */
-		Pa_AbortStream(pa->stream);
+		/*
+		 * Abort: a stream whose server died may never drain.  And
+		 * not at all once PortAudio has seen the JACK server go
+		 * (the stream is then inactive): the abort would wait for a
+		 * callback that never comes, for minutes.
+		 */
+		if (Pa_IsStreamActive(pa->stream) == 1)
+			Pa_AbortStream(pa->stream);
 		Pa_CloseStream(pa->stream);
 		pa->stream = NULL;
 	}

@@ -50,6 +50,7 @@ main(int argc, char **argv)
 
 	memset(&o, 0, sizeof(o));
 	o.config_path = TIDEPOOL_CONFIG;
+	o.argv = argv;
 	while ((ch = getopt_long(argc, argv, "c:fvh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
