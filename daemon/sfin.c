@@ -53,12 +53,13 @@ describe_format(int format, char *buf, size_t len)
 static int
 truncated(SNDFILE *sf, long long *promised, long long *holds)
 {
-	char log[8192], *line;
+	char log[8192], *line, *rest;
 
 	if (sf_command(sf, SFC_GET_LOG_INFO, log, sizeof(log)) <= 0)
 		return 0;
-	for (line = strtok(log, "\n"); line != NULL;
-	    line = strtok(NULL, "\n")) {
+	/* strtok_r: render jobs (-j) open files on several threads. */
+	for (line = strtok_r(log, "\n", &rest); line != NULL;
+	    line = strtok_r(NULL, "\n", &rest)) {
 		if ((strncmp(line, "data", 4) == 0 ||
 		    strncmp(line, "SSND", 4) == 0) &&
 		    sscanf(line + 4, " : %lld (should be %lld)", promised,
