@@ -75,7 +75,7 @@ struct client {
 	size_t inlen;
 	char *out;		/* replies not yet written */
 	size_t outlen, outcap;
-	int may_write;		/* peer may change things */
+	int trusted;		/* root, our user or the group: may use us */
 	int closing;		/* stop reading; drain once out is flushed */
 	int draining;		/* write side shut: discard input until EOF */
 	enum client_wait wait;
@@ -660,10 +660,12 @@ do_command(struct control *c, struct client *cl, const struct proto_req *r)
 	char *text;
 	unsigned i;
 
-	if (proto_cmd_writes(r->cmd) && !cl->may_write) {
-		reply_error(c, cl, "permission denied: '%s' changes the "
-		    "daemon; ask root or a member of its group",
-		    proto_cmd_name(r->cmd));
+	/* Anyone who can connect may ask for help; nothing else. */
+	if (!cl->trusted && r->cmd != PROTO_HELP) {
+		reply_error(c, cl, "permission denied: '%s' is for root, "
+		    "tidepoold's own user%s only", proto_cmd_name(r->cmd),
+		    c->have_group ? " and the members of its [control] group" :
+		    "");
 		return;
 	}
 	switch (r->cmd) {
@@ -815,8 +817,9 @@ recording_finished(struct control *c, const char *path, uint64_t frames)
 
 /* ---- clients ---------------------------------------------------------- */
 
+/* 1 if the peer is root, our user, or in the [control] group. */
 static int
-peer_may_write(struct control *c, int fd)
+peer_trusted(struct control *c, int fd)
 {
 	struct ucred cr;
 	socklen_t len = sizeof(cr);
@@ -868,7 +871,7 @@ accept_clients(struct control *c)
 		cl = &c->clients[i];
 		memset(cl, 0, sizeof(*cl));
 		cl->fd = fd;
-		cl->may_write = peer_may_write(c, fd);
+		cl->trusted = peer_trusted(c, fd);
 		cl->last_ns = rtclock_ns();
 		ev.events = EPOLLIN;
 		ev.data.ptr = cl;
