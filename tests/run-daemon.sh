@@ -12,7 +12,8 @@ CONFIG=config/tidepool.conf
 jack_pid=
 
 cleanup() {
-	[ -n "$jack_pid" ] && kill "$jack_pid" 2>/dev/null
+	# TERM, so that jackd leaves JACK's server registry.
+	[ -n "$jack_pid" ] && kill -TERM "$jack_pid" 2>/dev/null
 }
 trap cleanup EXIT INT TERM
 
@@ -20,7 +21,12 @@ has_card() {
 	[ -r /proc/asound/cards ] && ! grep -q "no soundcards" /proc/asound/cards
 }
 
-if ! has_card && ! jack_wait -c >/dev/null 2>&1; then
+# jack_wait -c exits 0 either way; its answer is what it prints.
+jack_running() {
+	[ "$(jack_wait -c 2>/dev/null)" = running ]
+}
+
+if ! has_card && ! jack_running; then
 	JACK_DEFAULT_SERVER=${JACK_DEFAULT_SERVER:-tidepool-run}
 	export JACK_DEFAULT_SERVER
 	echo "make run: no sound card here; starting a private JACK dummy" \
