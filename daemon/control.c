@@ -382,8 +382,8 @@ audio_thread_faults(const struct engine *e)
 	if (p == NULL || (p = strrchr(buf, ')')) == NULL)
 		return -1;
 	/* Fields after "(comm)": state ppid pgrp session tty tpgid flags
-	   minflt cminflt majflt. */
-	for (i = 0; i < 7 && p != NULL; i++)
+	   minflt cminflt majflt; minflt follows the eighth blank. */
+	for (i = 0; i < 8 && p != NULL; i++)
 		p = strchr(p + 1, ' ');
 	if (p == NULL || sscanf(p, " %llu %*u %llu", &minflt, &majflt) != 2)
 		return -1;
@@ -969,6 +969,13 @@ audio_retry_later(struct control *c, uint64_t now)
 static void
 audio_open(struct control *c, uint64_t now)
 {
+	/*
+	 * A new stream is a new audio thread: it must flush its own
+	 * denormals and name itself again.  No stream is open, so nothing
+	 * else touches these now.
+	 */
+	c->engine.ftz_done = 0;
+	ck_pr_store_int(&c->engine.audio_tid, 0);
 	if (paworker_start(&c->paw, PAWORKER_OPEN, &c->pa, &c->pa_params,
 	    &c->engine) != 0) {
 		logmsg("audio: cannot start a thread to open the device; "

@@ -75,6 +75,11 @@ assert s["messages"]["applied"] >= 3
 assert s["pool"]["free"] == s["pool"]["blocks"] or s["pool"]["free"] > 0
 ' "$stats"
 echo "# load p99 $(json_get "$stats" load.p99), callback p99.9 $(json_get "$stats" callback_us.p999) us, page faults after warm-up $(json_get "$stats" page_faults.after_warmup)"
+pf=$(json_get "$stats" page_faults.callback_thread)
+pfw=$(json_get "$stats" page_faults.after_warmup)
+# /proc's minflt+majflt of the audio thread: a few at its birth at most.
+[ "$pf" -ge 0 ] && [ "$pf" -lt 1000 ] && [ "$pfw" -eq 0 ]
+check $? "the callback thread took $pf page faults, none after warm-up"
 expect "get vol.gain reads back -20" sh -c \
     "'$BIN/tidepoolctl' -s '$T/control.sock' --json get vol.gain | grep -q '\"value\":-20'"
 expect_fail "set on a missing stage is refused" ctl set nope.gain 1

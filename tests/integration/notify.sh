@@ -66,6 +66,9 @@ check $? "and the socket still answers: status says $state"
 kill -CONT "$JACK_PID"
 wait_for 30 sh -c "[ \$(grep -c WATCHDOG=1 '$N') -gt $(grep -c WATCHDOG=1 "$N") ]"
 check $? "after SIGCONT the pings come back"
+pf=$(json_get "$(ctl --json stats)" page_faults.callback_thread)
+[ "$pf" -ge 0 ]
+check $? "the new audio thread named itself again (its page faults: $pf)"
 sed 's/^/# /' "$T/daemon.log" | grep -v "ALSA\|Jack\|jack\|Cannot" | tail -n 4
 
 a=$(wc -l <"$N")
