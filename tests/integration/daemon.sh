@@ -78,8 +78,14 @@ echo "# load p99 $(json_get "$stats" load.p99), callback p99.9 $(json_get "$stat
 pf=$(json_get "$stats" page_faults.callback_thread)
 pfw=$(json_get "$stats" page_faults.after_warmup)
 # /proc's minflt+majflt of the audio thread: a few at its birth at most.
-[ "$pf" -ge 0 ] && [ "$pf" -lt 1000 ] && [ "$pfw" -eq 0 ]
-check $? "the callback thread took $pf page faults, none after warm-up"
+# ASan and TSan fault in their own shadow memory: only counted there.
+case $BIN in
+*asan*|*tsan*)
+	echo "# the callback thread took $pf page faults, $pfw after warm-up (sanitizer build)" ;;
+*)
+	[ "$pf" -ge 0 ] && [ "$pf" -lt 1000 ] && [ "$pfw" -eq 0 ]
+	check $? "the callback thread took $pf page faults, none after warm-up" ;;
+esac
 expect "get vol.gain reads back -20" sh -c \
     "'$BIN/tidepoolctl' -s '$T/control.sock' --json get vol.gain | grep -q '\"value\":-20'"
 expect_fail "set on a missing stage is refused" ctl set nope.gain 1
