@@ -179,7 +179,8 @@ send_configured_source(struct control *c)
 		snprintf(c->source_desc, sizeof(c->source_desc),
 		    "tone %g Hz", en->tone_freq);
 		return engine_send_source(&c->engine, ENGINE_SRC_TONE,
-		    c->player.generation, en->tone_freq, pow(10.0, en->tone_level / 20.0));
+		    c->player.generation, en->tone_freq,
+		    pow(10.0, en->tone_level / 20.0));
 	case CONFIG_INPUT_DEVICE:
 		snprintf(c->source_desc, sizeof(c->source_desc), "device");
 		return engine_send_source(&c->engine, ENGINE_SRC_DEVICE,
@@ -359,7 +360,8 @@ audio_thread_sched(const struct engine *e, char *out, size_t outlen)
 		    "SCHED_FIFO" : "SCHED_RR", sp.sched_priority);
 	else
 		snprintf(out, outlen, "%s", pol == SCHED_OTHER ? "SCHED_OTHER" :
-		    pol == SCHED_BATCH ? "SCHED_BATCH" : "SCHED_IDLE");
+		    pol == SCHED_BATCH ? "SCHED_BATCH" : pol == SCHED_IDLE ?
+		    "SCHED_IDLE" : "other");
 }
 
 /* Page faults of the audio thread, from /proc; -1 if unknown. */
@@ -1069,7 +1071,6 @@ audio_lost(struct control *c, uint64_t now, const char *why)
 	if (paworker_start(&c->paw, PAWORKER_CLOSE, &c->pa, &c->pa_params,
 	    &c->engine) != 0) {
 		paudio_close(&c->pa);
-		c->paw.job = PAWORKER_CLOSE;
 		audio_closed(c, now);
 		return;
 	}

@@ -2,9 +2,10 @@
  * File playback on the control side.  The file is decoded a block at a
  * time into pool blocks tagged with the playback's generation; the audio
  * side discards blocks of any other generation, so a stopped or replaced
- * file can never leak into the output.  Blocks follow the source message
- * at once: the engine keeps a newer generation's blocks until the message
- * is applied, so the first callback of the file already has its audio.
+ * file can never leak into the output.  A file's first blocks are queued
+ * just before its source message: the engine keeps a newer generation's
+ * blocks until the message is applied, so the first callback of the file
+ * already has its audio.
  */
 #include <stdio.h>
 #include <stdlib.h>
