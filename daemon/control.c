@@ -78,6 +78,7 @@ struct client {
 	int trusted;		/* root, our user or the group: may use us */
 	int closing;		/* stop reading; drain once out is flushed */
 	int draining;		/* write side shut: discard input until EOF */
+	int eof;		/* it shut its side: answer what it sent, close */
 	enum client_wait wait;
 	uint64_t last_ns;	/* last activity */
 };
@@ -249,8 +250,15 @@ client_flush(struct control *c, struct client *cl)
 		cl->draining = 1;
 		cl->last_ns = rtclock_ns();
 	}
+	/* A client that hung up has said everything: once each of its
+	   requests is answered, it goes. */
+	if (cl->eof && cl->outlen == 0 && cl->wait == CLIENT_READY &&
+	    memchr(cl->in, '\n', cl->inlen) == NULL) {
+		client_close(c, cl);
+		return;
+	}
 	/* Ask for EPOLLOUT only while something waits to be written. */
-	ev.events = EPOLLIN | (cl->outlen > 0 ? EPOLLOUT : 0);
+	ev.events = (cl->eof ? 0 : EPOLLIN) | (cl->outlen > 0 ? EPOLLOUT : 0);
 	ev.data.ptr = cl;
 	epoll_ctl(c->epfd, EPOLL_CTL_MOD, cl->fd, &ev);
 }
@@ -746,6 +754,8 @@ do_command(struct control *c, struct client *cl, const struct proto_req *r)
 			reply_error(c, cl, "%s", err);
 			break;
 		}
+		/* Blocks to record into before the first callback asks. */
+		(void)recorder_pump(&c->recorder, &c->engine, &c->blocks);
 		o = ok_object();
 		cJSON_AddStringToObject(o, "recording", r->path);
 		reply_json(c, cl, o);
@@ -815,6 +825,28 @@ recording_finished(struct control *c, const char *path, uint64_t frames)
 		    (double)frames / c->engine.setup.rate);
 		reply_json(c, cl, o);
 	}
+	/* The lines sent behind "record stop" run at the next tick
+	   (resume_clients), not from inside this. */
+}
+
+static void client_run_lines(struct control *c, struct client *cl);
+
+/* Runs the lines clients sent while they waited for an answer. */
+static void
+resume_clients(struct control *c)
+{
+	struct client *cl;
+	unsigned i;
+
+	for (i = 0; i < MAX_CLIENTS; i++) {
+		cl = &c->clients[i];
+		if (cl->fd < 0 || cl->wait != CLIENT_READY || cl->closing ||
+		    memchr(cl->in, '\n', cl->inlen) == NULL)
+			continue;
+		client_run_lines(c, cl);
+		if (cl->fd >= 0)
+			client_flush(c, cl);
+	}
 }
 
 /* ---- clients ---------------------------------------------------------- */
@@ -882,12 +914,41 @@ accept_clients(struct control *c)
 	}
 }
 
+/*
+ * Runs the complete lines a client has sent, in order, until one must
+ * wait for its answer ("record stop"); recording_finished() resumes.
+ */
 static void
-client_readable(struct control *c, struct client *cl)
+client_run_lines(struct control *c, struct client *cl)
 {
 	struct proto_req *req;
 	char err[512], *nl;
 	size_t len;
+
+	req = malloc(sizeof(*req));
+	if (req == NULL) {
+		client_close(c, cl);
+		return;
+	}
+	while (cl->fd >= 0 && cl->wait == CLIENT_READY && !cl->closing &&
+	    (nl = memchr(cl->in, '\n', cl->inlen)) != NULL) {
+		len = (size_t)(nl - cl->in);
+		if (proto_parse(cl->in, len, req, err, sizeof(err)) != 0) {
+			memmove(cl->in, nl + 1, cl->inlen - len - 1);
+			cl->inlen -= len + 1;
+			reply_error(c, cl, "%s", err);
+			continue;
+		}
+		memmove(cl->in, nl + 1, cl->inlen - len - 1);
+		cl->inlen -= len + 1;
+		do_command(c, cl, req);
+	}
+	free(req);
+}
+
+static void
+client_readable(struct control *c, struct client *cl)
+{
 	ssize_t n;
 
 	if (cl->draining) {
@@ -897,7 +958,15 @@ client_readable(struct control *c, struct client *cl)
 		return;
 	}
 	n = recv(cl->fd, cl->in + cl->inlen, sizeof(cl->in) - cl->inlen, 0);
-	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+	if (n == 0) {
+		/* Half a line left at the end was never a request. */
+		cl->eof = 1;
+		client_run_lines(c, cl);
+		if (cl->fd >= 0)
+			client_flush(c, cl);
+		return;
+	}
+	if (n < 0 && errno != EAGAIN && errno != EINTR) {
 		client_close(c, cl);
 		return;
 	}
@@ -905,24 +974,7 @@ client_readable(struct control *c, struct client *cl)
 		return;
 	cl->inlen += (size_t)n;
 	cl->last_ns = rtclock_ns();
-	req = malloc(sizeof(*req));
-	if (req == NULL) {
-		client_close(c, cl);
-		return;
-	}
-	while (cl->fd >= 0 && cl->wait == CLIENT_READY && !cl->closing &&
-	    (nl = memchr(cl->in, '\n', cl->inlen)) != NULL) {
-		len = (size_t)(nl - cl->in);
-		if (proto_parse(cl->in, len, req, err, sizeof(err)) != 0)
-			reply_error(c, cl, "%s", err);
-		else
-			do_command(c, cl, req);
-		if (cl->fd < 0)
-			break;
-		memmove(cl->in, nl + 1, cl->inlen - len - 1);
-		cl->inlen -= len + 1;
-	}
-	free(req);
+	client_run_lines(c, cl);
 	if (cl->fd >= 0 && cl->inlen == sizeof(cl->in)) {
 		reply_error(c, cl, "request longer than %d bytes; "
 		    "disconnecting", PROTO_MAX_LINE - 1);
@@ -1131,6 +1183,20 @@ watch_audio(struct control *c, uint64_t now)
 
 /* ---- the tick --------------------------------------------------------- */
 
+/* The engine has applied a "record stop": see recorder_stop_applied(). */
+static void
+recording_stop_applied(struct control *c, uint64_t generation)
+{
+	char *path = c->recorder.path != NULL ? strdup(c->recorder.path) :
+	    NULL;
+
+	if (recorder_stop_applied(&c->recorder, &c->engine, &c->blocks,
+	    generation))
+		recording_finished(c, path != NULL ? path : "",
+		    c->recorder.frames);
+	free(path);
+}
+
 static void
 recycle(struct control *c)
 {
@@ -1152,6 +1218,8 @@ recycle(struct control *c)
 		if (m->type == ENGINE_MSG_SWAP &&
 		    (old = m->payload.ptr[1]) != NULL)
 			dsp_chain_del(old);
+		if (m->type == ENGINE_MSG_RECORD && m->payload.u64[0] == 0)
+			recording_stop_applied(c, m->payload.u64[1]);
 		rtmsg_put(&c->msgs, m);
 	}
 }
@@ -1170,6 +1238,7 @@ tick(struct control *c)
 	    errno != EAGAIN)
 		logmsg("timer: %s", strerror(errno));
 	recycle(c);
+	resume_clients(c);
 	player_refill(&c->player, &c->engine, &c->blocks);
 	path = c->recorder.path != NULL ? strdup(c->recorder.path) : NULL;
 	frames = c->recorder.frames;

@@ -116,6 +116,19 @@ recorder_pump(struct recorder *r, struct engine *e, struct rtpool *pool)
 	return ended;
 }
 
+int
+recorder_stop_applied(struct recorder *r, struct engine *e,
+    struct rtpool *pool, uint64_t generation)
+{
+	if (recorder_pump(r, e, pool))
+		return 1;
+	if (r->state != RECORDER_STOPPING || generation != r->generation)
+		return 0;
+	/* Every block of it came before the message: nothing is lost. */
+	close_file(r);
+	return 1;
+}
+
 void
 recorder_salvage(struct recorder *r, struct engine *e, struct rtpool *pool)
 {

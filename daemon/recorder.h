@@ -45,6 +45,15 @@ int recorder_stop(struct recorder *r, struct engine *e);
 int recorder_pump(struct recorder *r, struct engine *e, struct rtpool *pool);
 
 /*
+ * The engine has applied the stop (its message came back on the return
+ * ring, after any END block it sent): writes what came, and if no END
+ * did (the engine had no free block to mark it with), finishes the file
+ * anyway.  Returns 1 if the recording finished here.
+ */
+int recorder_stop_applied(struct recorder *r, struct engine *e,
+    struct rtpool *pool, uint64_t generation);
+
+/*
  * The audio stopped (device lost): writes the block the engine was filling,
  * so every processed frame is in the file, and goes on recording when the
  * audio comes back.  Call only when no callback can run.

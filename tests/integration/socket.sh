@@ -140,6 +140,15 @@ done <"$T/abuse.out"
 grep -q PASS "$T/abuse.out"
 check $? "the client script ran"
 
+# Requests sent in one go by a client that then shuts its side: every one
+# is answered in order, "record stop" (which waits for the audio) too.
+printf 'record %s\nrecord stop\nstatus\n' "$T/piped.wav" |
+    timeout 10 socat -t 5 - "UNIX-CONNECT:$T/control.sock" >"$T/piped.out"
+n=$(grep -c '"ok":true' "$T/piped.out")
+[ "$n" -eq 3 ] && sed -n 2p "$T/piped.out" | grep -q '"recorded"' &&
+    sed -n 3p "$T/piped.out" | grep -q '"state"'
+check $? "pipelined record, record stop, status from a half-closed client: $n of 3 answered in order"
+
 late1=$(json_get "$(ctl --json stats)" xruns.late)
 cb1=$(json_get "$(ctl --json status)" callbacks)
 echo "# callbacks $cb0 -> $cb1, late $late0 -> $late1"
