@@ -16,7 +16,6 @@
 #include <ck_pr.h>
 #include <grp.h>
 #include <math.h>
-#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -851,15 +850,19 @@ resume_clients(struct control *c)
 
 /* ---- clients ---------------------------------------------------------- */
 
-/* 1 if the peer is root, our user, or in the [control] group. */
+/*
+ * 1 if the peer is root, our user, or has the [control] group among its
+ * groups.  The groups are the ones the kernel recorded for the peer at
+ * connect (SO_PEERGROUPS), as file permissions would see them, and
+ * reading them needs no user database lookup in the event loop.
+ */
 static int
 peer_trusted(struct control *c, int fd)
 {
 	struct ucred cr;
 	socklen_t len = sizeof(cr);
-	struct passwd *pw;
 	gid_t groups[256];
-	int n = 256, i;
+	unsigned i, n;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0)
 		return 0;
@@ -869,10 +872,10 @@ peer_trusted(struct control *c, int fd)
 		return 0;
 	if (cr.gid == c->group)
 		return 1;
-	pw = getpwuid(cr.uid);
-	if (pw == NULL || getgrouplist(pw->pw_name, pw->pw_gid, groups,
-	    &n) < 0)
+	len = sizeof(groups);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) != 0)
 		return 0;
+	n = len / sizeof(groups[0]);
 	for (i = 0; i < n; i++)
 		if (groups[i] == c->group)
 			return 1;

@@ -46,6 +46,9 @@ out=$(as nobody nogroup set vol.gain -6 2>&1)
 check $? "a stranger's set is refused"
 expect "a stranger may still ask for help" as nobody nogroup help
 expect "a member of the [control] group may read" as nobody "$gid" status
+expect "so may a process with it among its supplementary groups" \
+    setpriv --reuid=nobody --regid=nogroup --groups="$gid" \
+    "$BIN/tidepoolctl" -s "$T/control.sock" status
 expect "and change things" as nobody "$gid" set vol.gain -6
 expect "the change took" sh -c \
     "'$BIN/tidepoolctl' -s '$T/control.sock' --json get vol.gain | grep -q '\"value\":-6'"
