@@ -121,10 +121,16 @@ extra = []
 busy = 0
 for _ in range(60):
     c = conn()
-    c.sendall(b"status\n")
+    try:
+        c.sendall(b"status\n")
+    except (BrokenPipeError, ConnectionResetError):
+        pass    # told "busy" and closed before the request went out
     extra.append(c)
 for c in extra:
-    r = c.makefile("rb").readline()
+    try:
+        r = c.makefile("rb").readline()
+    except ConnectionResetError:
+        r = b""
     busy += b"busy" in r or b"too many" in r
 result(busy > 0, "beyond the limit, %d of 60 more clients are told it is busy" % busy)
 for c in many + extra:
@@ -132,6 +138,7 @@ for c in many + extra:
 half.close()
 served("after they all left")
 PY
+rc=$?
 echo "# $(grep -c PASS "$T/abuse.out") passed in the client script"
 while read -r verdict what; do
 	case $verdict in
@@ -140,8 +147,8 @@ while read -r verdict what; do
 	*) echo "# $verdict $what" ;;
 	esac
 done <"$T/abuse.out"
-grep -q PASS "$T/abuse.out"
-check $? "the client script ran"
+[ $rc -eq 0 ] && [ "$(grep -c '^PASS\|^FAIL' "$T/abuse.out")" -eq 9 ]
+check $? "the client script ran to its end (exit $rc)"
 
 # Requests sent in one go by a client that then shuts its side: every one
 # is answered in order, "record stop" (which waits for the audio) too.
