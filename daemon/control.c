@@ -642,8 +642,7 @@ fail:
 	return -1;
 }
 
-static void recording_finished(struct control *c, const char *path,
-    uint64_t frames);
+static void recording_finished(struct control *c);
 
 /*
  * With no callback running, none will end the recording: it ends here,
@@ -652,12 +651,8 @@ static void recording_finished(struct control *c, const char *path,
 static void
 finish_recording_now(struct control *c)
 {
-	char *path = c->recorder.path != NULL ? strdup(c->recorder.path) :
-	    NULL;
-
 	recorder_finish_stopped(&c->recorder, &c->engine, &c->blocks);
-	recording_finished(c, path != NULL ? path : "", c->recorder.frames);
-	free(path);
+	recording_finished(c);
 }
 
 static void
@@ -798,10 +793,15 @@ do_command(struct control *c, struct client *cl, const struct proto_req *r)
 	}
 }
 
-/* Answers clients waiting for "record stop". */
+/* A recording ended: answers clients waiting for "record stop". */
 static void
-recording_finished(struct control *c, const char *path, uint64_t frames)
+recording_finished(struct control *c)
 {
+	const struct recorder *r = &c->recorder;
+	/* A write error may end it while the file is still open. */
+	const char *path = r->path != NULL ? r->path :
+	    r->ended_path != NULL ? r->ended_path : "";
+	uint64_t frames = r->frames;
 	struct client *cl;
 	cJSON *o;
 	unsigned i;
@@ -919,7 +919,7 @@ accept_clients(struct control *c)
 
 /*
  * Runs the complete lines a client has sent, in order, until one must
- * wait for its answer ("record stop"); recording_finished() resumes.
+ * wait for its answer ("record stop"); resume_clients() goes on.
  */
 static void
 client_run_lines(struct control *c, struct client *cl)
@@ -1190,14 +1190,9 @@ watch_audio(struct control *c, uint64_t now)
 static void
 recording_stop_applied(struct control *c, uint64_t generation)
 {
-	char *path = c->recorder.path != NULL ? strdup(c->recorder.path) :
-	    NULL;
-
 	if (recorder_stop_applied(&c->recorder, &c->engine, &c->blocks,
 	    generation))
-		recording_finished(c, path != NULL ? path : "",
-		    c->recorder.frames);
-	free(path);
+		recording_finished(c);
 }
 
 static void
@@ -1234,8 +1229,6 @@ tick(struct control *c)
 	struct stats_context x;
 	struct rtpool_stats ps;
 	char line[512];
-	char *path;
-	uint64_t frames;
 
 	if (read(c->timer_fd, &expirations, sizeof(expirations)) < 0 &&
 	    errno != EAGAIN)
@@ -1243,13 +1236,8 @@ tick(struct control *c)
 	recycle(c);
 	resume_clients(c);
 	player_refill(&c->player, &c->engine, &c->blocks);
-	path = c->recorder.path != NULL ? strdup(c->recorder.path) : NULL;
-	frames = c->recorder.frames;
-	if (recorder_pump(&c->recorder, &c->engine, &c->blocks)) {
-		frames = c->recorder.frames;
-		recording_finished(c, path ? path : "", frames);
-	}
-	free(path);
+	if (recorder_pump(&c->recorder, &c->engine, &c->blocks))
+		recording_finished(c);
 	watch_audio(c, now);
 	if (now >= c->next_status_ns) {
 		stats_refresh(&c->stats, &c->engine);

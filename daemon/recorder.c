@@ -26,7 +26,8 @@ close_file(struct recorder *r)
 	if (r->out != NULL && sfout_commit(r->out, err, sizeof(err)) != 0)
 		snprintf(r->error, sizeof(r->error), "%s", err);
 	r->out = NULL;
-	free(r->path);
+	free(r->ended_path);
+	r->ended_path = r->path;	/* frames stays too, for the report */
 	r->path = NULL;
 	r->state = RECORDER_OFF;
 }
@@ -162,4 +163,6 @@ recorder_done(struct recorder *r, struct rtpool *pool, struct engine *e)
 	recorder_finish_stopped(r, e, pool);
 	while ((b = rtchan_pop_spsc(&e->recfree)) != NULL)
 		rtpool_put(pool, b);
+	free(r->ended_path);
+	r->ended_path = NULL;
 }

@@ -21,7 +21,8 @@ enum recorder_state {
 struct recorder {
 	enum recorder_state state;
 	struct sfout *out;
-	char *path;
+	char *path;		/* the recording under way, or NULL */
+	char *ended_path;	/* the last one that ended, for its report */
 	uint64_t generation;
 	unsigned depth;		/* empty blocks to keep offered */
 	uint64_t frames;	/* written to the file */
@@ -69,6 +70,7 @@ void recorder_salvage(struct recorder *r, struct engine *e,
 void recorder_finish_stopped(struct recorder *r, struct engine *e,
     struct rtpool *pool);
 
+/* Ends any recording (as recorder_finish_stopped) and frees the rest. */
 void recorder_done(struct recorder *r, struct rtpool *pool,
     struct engine *e);
 
