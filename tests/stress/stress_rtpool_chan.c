@@ -14,7 +14,6 @@
  * Usage: stress_rtpool_chan [--quick]
  */
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +24,7 @@
 
 #include "rtpool/rtchan.h"
 #include "rtpool/rtpool.h"
+#include "tests/stress/tap.h"
 
 #define NBLOCKS 10		/* few: the producer finds the pool dry */
 #define FEED_CAP 7		/* ring of 8 */
@@ -183,27 +183,6 @@ producer(void)
 	/* Everything sent: wait for every block to come home. */
 	while (back < total)
 		recycle(&back);
-}
-
-static int failures;
-
-static void
-tap(int n, int ok, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-tap(int n, int ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%sok %d - ", ok ? "" : "not ", n);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-	if (!ok)
-		failures++;
 }
 
 int

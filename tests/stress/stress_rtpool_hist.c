@@ -17,7 +17,6 @@
  */
 #include <math.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +26,7 @@
 
 #include "rtpool/rtclock.h"
 #include "rtpool/rthist.h"
+#include "tests/stress/tap.h"
 
 #define CYCLE 4096
 
@@ -105,27 +105,6 @@ matches(const struct rthist *s, uint64_t e)
 		}
 	}
 	return s->min == lo && s->max == hi;
-}
-
-static int failures;
-
-static void
-tap(int n, int ok, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-tap(int n, int ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%sok %d - ", ok ? "" : "not ", n);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-	if (!ok)
-		failures++;
 }
 
 int

@@ -15,7 +15,6 @@
  */
 #include <pthread.h>
 #include <sched.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +24,7 @@
 #include <ck_pr.h>
 
 #include "rtpool/rtpool.h"
+#include "tests/stress/tap.h"
 
 #define THREADS 4
 #define NBLOCKS 12		/* THREADS * MAXHOLD > NBLOCKS: exhaustion */
@@ -102,27 +102,6 @@ work(void *arg)
 		}
 	}
 	return NULL;
-}
-
-static int failures;
-
-static void
-tap(int n, int ok, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-tap(int n, int ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%sok %d - ", ok ? "" : "not ", n);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-	if (!ok)
-		failures++;
 }
 
 int
