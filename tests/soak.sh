@@ -16,18 +16,7 @@ SOAK_SECONDS=${SOAK_SECONDS:-600}
 QUIET_SECONDS=${QUIET_SECONDS:-60}
 WARMUP=30	# seconds of the soak before memory is taken as the base
 
-cat >"$T/soak.conf" <<CONF
-[engine]
-rate = 48000
-period = 64
-channels = 2
-input = tone:440
-tone_level = -20
-
-[control]
-socket = $T/control.sock
-
-[stage.hp]
+tone_config "$T/soak.conf" "[stage.hp]
 type = highpass
 freq = 80
 [stage.eq]
@@ -42,8 +31,7 @@ gain = -3
 type = limiter
 threshold = -1
 [stage.meter]
-type = meter
-CONF
+type = meter"
 sox -R -n -r 44100 -c 1 "$T/a.wav" synth 3 sine 1000 gain -6 2>/dev/null
 sox -R -n -r 48000 -c 2 "$T/b.wav" synth 2 pinknoise gain -12 2>/dev/null
 

@@ -8,24 +8,12 @@
 . tests/integration/lib.sh
 
 write_config() {	# write_config FILE GAIN [EXTRA-STAGE-TEXT]
-	cat >"$1" <<CONF
-[engine]
-rate = 48000
-period = 64
-channels = 2
-input = tone:440
-tone_level = -20
-
-[control]
-socket = $T/control.sock
-
-[stage.vol]
+	tone_config "$1" "[stage.vol]
 type = gain
 gain = $2
-$3
+${3:-}
 [stage.meter]
-type = meter
-CONF
+type = meter"
 }
 
 start_jack 64

@@ -10,16 +10,9 @@ status_of() {	# status_of KEY
 	json_get "$(ctl --json status)" "$1"
 }
 
-cat >"$T/a.conf" <<CONF
-[engine]
-input = tone:440
-period = 64
-[control]
-socket = $T/control.sock
-[stage.vol]
+tone_config "$T/a.conf" "[stage.vol]
 type = gain
-gain = -3
-CONF
+gain = -3"
 start_jack 64
 check $? "a private JACK dummy server starts"
 start_daemon "$T/a.conf"

@@ -120,6 +120,25 @@ wait_for() {
 	return 1
 }
 
+# tone_config FILE STAGES: the daemon config most tests use: 48 kHz, 64
+# frames, stereo, a 440 Hz tone at -20 dBFS, the socket in $T, then the
+# STAGES text ([stage.NAME] sections).
+tone_config() {
+	cat >"$1" <<CONF
+[engine]
+rate = 48000
+period = 64
+channels = 2
+input = tone:440
+tone_level = -20
+
+[control]
+socket = $T/control.sock
+
+$2
+CONF
+}
+
 ctl() {
 	"$BIN/tidepoolctl" -s "$T/control.sock" "$@"
 }

@@ -29,15 +29,8 @@ pings() {
 	echo $((b - a))
 }
 
-cat >"$T/a.conf" <<CONF
-[engine]
-input = tone:440
-period = 64
-[control]
-socket = $T/control.sock
-[stage.vol]
-type = gain
-CONF
+tone_config "$T/a.conf" "[stage.vol]
+type = gain"
 start_jack 64
 check $? "a private JACK dummy server starts"
 NOTIFY_SOCKET=$T/notify.sock WATCHDOG_USEC=1000000 start_daemon "$T/a.conf"

@@ -16,24 +16,12 @@
 . tests/integration/lib.sh
 
 write_config() {	# write_config FILE BURN-STAGE-TEXT
-	cat >"$1" <<CONF
-[engine]
-rate = 48000
-period = 64
-channels = 2
-input = tone:440
-tone_level = -20
-
-[control]
-socket = $T/control.sock
-
-[stage.vol]
+	tone_config "$1" "[stage.vol]
 type = gain
 gain = 0
 $2
 [stage.meter]
-type = meter
-CONF
+type = meter"
 }
 
 # stat KEY.PATH: one value from a fresh "stats".

@@ -22,15 +22,8 @@ check $? "clang's -Wfunction-effects rejects a malloc planted in the callback"
 
 BIN=build/rtsan-planted
 start_jack 64
-cat >"$T/p.conf" <<CONF
-[engine]
-input = tone:440
-period = 64
-[control]
-socket = $T/control.sock
-[stage.vol]
-type = gain
-CONF
+tone_config "$T/p.conf" "[stage.vol]
+type = gain"
 "$BIN/tidepoold" -c "$T/p.conf" >"$T/planted.log" 2>&1 &
 pid=$!
 wait_for 10 sh -c "! kill -0 $pid 2>/dev/null"
