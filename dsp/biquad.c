@@ -15,9 +15,15 @@
  * boundaries never matter.  The last step uses the targets themselves, so
  * a filter that has settled is exactly the filter made with those values.
  *
- * Speed.  Two channels go side by side in one vector of two doubles
- * (SSE2 on x86-64, NEON on aarch64, whatever the compiler makes of it
- * elsewhere): one multiply or add does both, and the lanes compute
+ * Speed.  Settled on a machine with AVX2 and FMA, the filter runs four
+ * samples at a time (biquad_ahead.c, and biquad.h for why); while a
+ * parameter glides, and on other machines, it runs sample by sample as
+ * below.  With TIDEPOOL_DSP_PLAIN set in the environment, stages made
+ * then always run sample by sample.
+ *
+ * Sample by sample, two channels go side by side in one vector of two
+ * doubles (SSE2 on x86-64, NEON on aarch64, whatever the compiler makes
+ * of it elsewhere): one multiply or add does both, and the lanes compute
  * exactly what the scalar code for one channel computes, so a channel's
  * output does not depend on which channel it is paired with.  The sum is
  * ordered so that the newest output's feedback (a1 y1) comes last: the
@@ -30,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dsp/biquad.h"
 #include "dsp/types.h"
 
 #define COEF_EVERY 16	/* samples between coefficient updates in a glide */
@@ -48,11 +55,6 @@ struct coefs {
 	double b0, b1, b2, a1, a2;
 };
 
-/* The history of one channel: two inputs, two outputs. */
-struct hist {
-	double x1, x2, y1, y2;
-};
-
 struct biquad {
 	enum bq_kind kind;	/* fixed by the type */
 	struct coefs k;		/* in use now */
@@ -60,7 +62,17 @@ struct biquad {
 	double step[NP];	/* per update while gliding */
 	unsigned steps_left;	/* updates still to come */
 	unsigned sub_left;	/* samples before the next update */
-	struct hist h[DSP_MAX_CHANNELS];	/* per acted-on channel */
+	/* Settled, the filter runs a group at a time where it can
+	   (biquad.h).  Groups start at multiples of BQ_GROUP samples from
+	   reset, so block boundaries never matter. */
+	int ahead;		/* this machine runs groups */
+	struct bq_ahead w;	/* k unrolled, while settled */
+	unsigned phase;		/* samples since reset, mod BQ_GROUP */
+	int open;		/* a group is part done: h[] is the history
+				   before it, pend[] its inputs so far */
+	/* Per acted-on channel, and scratch for an odd one's partner. */
+	struct bq_hist h[DSP_MAX_CHANNELS + 1];
+	bq_pending pend[DSP_MAX_CHANNELS + 1];
 };
 
 static void design(struct coefs *k, enum bq_kind kind, double rate,
@@ -168,6 +180,9 @@ settle(struct dsp_stage *st)
 	b->steps_left = b->sub_left = 0;
 	design(&b->k, b->kind, st->rate, st->values[P_FREQ],
 	    st->values[P_Q], gain_of(st));
+	if (b->ahead)
+		bq_ahead_unroll(&b->w, b->k.b0, b->k.b1, b->k.b2, b->k.a1,
+		    b->k.a2);
 }
 
 static int
@@ -178,6 +193,9 @@ bq_init(struct dsp_stage *st, enum bq_kind kind)
 	if (b == NULL)
 		return -1;
 	b->kind = kind;
+	/* The variable is for tests and comparisons: both forms, one
+	   machine. */
+	b->ahead = bq_ahead_available() && getenv("TIDEPOOL_DSP_PLAIN") == NULL;
 	st->state = b;
 	settle(st);
 	return 0;
@@ -195,6 +213,11 @@ bq_set(struct dsp_stage *st, unsigned p, double v)
 	(void)v;
 	if (steps == 0)
 		steps = 1;
+	if (b->open) {
+		/* A glide runs sample by sample, from here. */
+		bq_ahead_close(&b->w, b->phase, st->nact, b->h, b->pend);
+		b->open = 0;
+	}
 	/* From wherever the glide is now, to the targets. */
 	b->step[P_FREQ] = (log(st->values[P_FREQ]) - b->cur[P_FREQ]) / steps;
 	b->step[P_Q] = (log(st->values[P_Q]) - b->cur[P_Q]) / steps;
@@ -262,7 +285,7 @@ store2(float *p, unsigned a, unsigned b, v2d y, int adjacent)
  */
 static ALWAYS_INLINE void
 run2(const struct coefs *k, const float *in, float *out, unsigned ch,
-    unsigned n, unsigned a, unsigned b, struct hist *ha, struct hist *hb,
+    unsigned n, unsigned a, unsigned b, struct bq_hist *ha, struct bq_hist *hb,
     int adjacent)
 {
 	const v2d b0 = { k->b0, k->b0 }, b1 = { k->b1, k->b1 };
@@ -294,11 +317,11 @@ run2(const struct coefs *k, const float *in, float *out, unsigned ch,
 
 /* One channel, a: run2() for one lane. */
 static void run1(const struct coefs *k, const float *in, float *out,
-    unsigned ch, unsigned n, unsigned a, struct hist *h) TP_REALTIME;
+    unsigned ch, unsigned n, unsigned a, struct bq_hist *h) TP_REALTIME;
 
 static void
 run1(const struct coefs *k, const float *in, float *out, unsigned ch,
-    unsigned n, unsigned a, struct hist *h)
+    unsigned n, unsigned a, struct bq_hist *h)
 {
 	const double b0 = k->b0, b1 = k->b1, b2 = k->b2, a1 = k->a1,
 	    a2 = k->a2;
@@ -323,33 +346,33 @@ run1(const struct coefs *k, const float *in, float *out, unsigned ch,
 /* The specialisations of run2(): interleaved stereo; two channels side
    by side among others; two apart. */
 static void run2_stereo(const struct coefs *k, const float *in, float *out,
-    unsigned n, struct hist *h) TP_REALTIME;
+    unsigned n, struct bq_hist *h) TP_REALTIME;
 
 static void
 run2_stereo(const struct coefs *k, const float *in, float *out, unsigned n,
-    struct hist *h)
+    struct bq_hist *h)
 {
 	run2(k, in, out, 2, n, 0, 1, &h[0], &h[1], 1);
 }
 
 static void run2_adjacent(const struct coefs *k, const float *in,
-    float *out, unsigned ch, unsigned n, unsigned a, struct hist *ha,
-    struct hist *hb) TP_REALTIME;
+    float *out, unsigned ch, unsigned n, unsigned a, struct bq_hist *ha,
+    struct bq_hist *hb) TP_REALTIME;
 
 static void
 run2_adjacent(const struct coefs *k, const float *in, float *out,
-    unsigned ch, unsigned n, unsigned a, struct hist *ha, struct hist *hb)
+    unsigned ch, unsigned n, unsigned a, struct bq_hist *ha, struct bq_hist *hb)
 {
 	run2(k, in, out, ch, n, a, a + 1, ha, hb, 1);
 }
 
 static void run2_apart(const struct coefs *k, const float *in, float *out,
-    unsigned ch, unsigned n, unsigned a, unsigned b, struct hist *ha,
-    struct hist *hb) TP_REALTIME;
+    unsigned ch, unsigned n, unsigned a, unsigned b, struct bq_hist *ha,
+    struct bq_hist *hb) TP_REALTIME;
 
 static void
 run2_apart(const struct coefs *k, const float *in, float *out, unsigned ch,
-    unsigned n, unsigned a, unsigned b, struct hist *ha, struct hist *hb)
+    unsigned n, unsigned a, unsigned b, struct bq_hist *ha, struct bq_hist *hb)
 {
 	run2(k, in, out, ch, n, a, b, ha, hb, 0);
 }
@@ -394,16 +417,25 @@ bq_process(struct dsp_stage *st, const float *in, float *out,
 
 	while (i < frames) {
 		n = frames - i;
-		if (b->steps_left > 0 || b->sub_left > 0) {
-			if (b->sub_left == 0)
-				bq_step(st);
-			if (b->sub_left > 0) {
-				if (n > b->sub_left)
-					n = b->sub_left;
-				b->sub_left -= n;
-			}
-		}
+		if (b->sub_left == 0 && b->steps_left > 0)
+			bq_step(st);	/* the last step settles */
+		if (b->sub_left > 0) {		/* gliding */
+			if (n > b->sub_left)
+				n = b->sub_left;
+			b->sub_left -= n;
+		} else if (b->ahead && (b->open || b->phase == 0)) {
+			bq_ahead_run(&b->w, in + (size_t)i * ch,
+			    out + (size_t)i * ch, ch, n,
+			    b->open ? b->phase : 0, st->act, st->nact, b->h,
+			    b->pend);
+			b->phase = (b->phase + n) % BQ_GROUP;
+			b->open = b->phase != 0;
+			i += n;
+			continue;
+		} else if (b->ahead && n > BQ_GROUP - b->phase)
+			n = BQ_GROUP - b->phase;	/* to a group's start */
 		run(st, in + (size_t)i * ch, out + (size_t)i * ch, n);
+		b->phase = (b->phase + n) % BQ_GROUP;
 		i += n;
 	}
 }
@@ -416,8 +448,10 @@ bq_reset(struct dsp_stage *st)
 	struct biquad *b = st->state;
 	unsigned c;
 
-	for (c = 0; c < DSP_MAX_CHANNELS; c++)
+	for (c = 0; c <= DSP_MAX_CHANNELS; c++)
 		b->h[c].x1 = b->h[c].x2 = b->h[c].y1 = b->h[c].y2 = 0;
+	b->phase = 0;
+	b->open = 0;
 	settle(st);
 }
 

@@ -10,8 +10,9 @@
  * the complex gain of a settled sine: magnitude and phase.
  *
  * Also: a stage starts as the plain filter (its impulse response from the
- * first sample), and a parameter change glides to the new response
- * without jumps.
+ * first sample), a parameter change glides to the new response without
+ * jumps, and the filter run a group of samples at a time (where the
+ * machine can) gives what it gives sample by sample.
  */
 #include <complex.h>
 #include <math.h>
@@ -24,6 +25,7 @@
 
 #include <cmocka.h>
 
+#include "dsp/biquad.h"
 #include "dsp/dsp.h"
 
 #define RATE 48000.0
@@ -401,6 +403,94 @@ test_reset(void **state)
 	dsp_stage_del(st);
 }
 
+/* The k-th change of test_groups_match_samples(). */
+static void
+change(struct dsp_stage *st, unsigned k)
+{
+	int gain = dsp_stage_type(st)->nparams > 2;
+	static const double freq[] = { 2500, 0, 300, 0 };
+
+	if (k == 0 || k == 2)
+		assert_int_equal(dsp_stage_set(st, 0, freq[k]), DSP_OK);
+	else if (k == 1 || !gain)
+		assert_int_equal(dsp_stage_set(st, 1, k == 1 ? 3 : 0.5),
+		    DSP_OK);
+	else
+		assert_int_equal(dsp_stage_set(st, 2, -9), DSP_OK);
+}
+
+/*
+ * The filter a group at a time (biquad_ahead.c) against sample by sample
+ * (TIDEPOOL_DSP_PLAIN): every type, on a pair of channels and on a pair
+ * plus an odd one, in blocks of random sizes, with changes that fall
+ * inside groups (so that glides start from part-done groups) and glides
+ * that end inside them.  The two agree to float rounding.
+ */
+static void
+test_groups_match_samples(void **state)
+{
+	static const char *const types[] = {
+		"lowpass", "highpass", "bandpass", "notch", "allpass",
+		"peaking", "lowshelf", "highshelf"
+	};
+	/* change() at these frames */
+	static const unsigned at[] = { 5001, 5003, 9002, 13003 };
+	enum { N = 20000 };
+	struct dsp_stage *st[2];
+	float *x, *y[2], d, worst;
+	unsigned ch, t, i, n, k, c, f;
+	uint64_t r = 99;
+
+	(void)state;
+	if (!bq_ahead_available())
+		skip();
+	x = malloc(sizeof(float) * N * 3);
+	y[0] = malloc(sizeof(float) * N * 3);
+	y[1] = malloc(sizeof(float) * N * 3);
+	assert_true(x != NULL && y[0] != NULL && y[1] != NULL);
+	for (i = 0; i < N * 3; i++) {
+		r = r * 6364136223846793005ull + 1442695040888963407ull;
+		x[i] = (float)((double)(r >> 11) / 9007199254740992.0 - 0.5);
+	}
+	for (ch = 2; ch <= 3; ch++)
+		for (t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
+			setenv("TIDEPOOL_DSP_PLAIN", "1", 1);
+			st[0] = make(types[t], ch, 1000, 0.707, 6);
+			unsetenv("TIDEPOOL_DSP_PLAIN");
+			st[1] = make(types[t], ch, 1000, 0.707, 6);
+			for (i = 0, k = 0; i < N; i += n) {
+				r = r * 6364136223846793005ull + 1;
+				n = 1 + (unsigned)(r >> 33) % 700;
+				if (k < 4 && i == at[k]) {
+					for (f = 0; f < 2; f++)
+						change(st[f], k);
+					k++;
+				}
+				if (k < 4 && i + n > at[k])
+					n = at[k] - i;
+				if (i + n > N)
+					n = N - i;
+				for (f = 0; f < 2; f++)
+					dsp_stage_process(st[f], x + i * ch,
+					    y[f] + i * ch, n);
+			}
+			worst = 0;
+			for (i = 0; i < N * ch; i++) {
+				d = fabsf(y[0][i] - y[1][i]);
+				if (d > worst)
+					worst = d;
+			}
+			for (c = 0; c < 2; c++)
+				dsp_stage_del(st[c]);
+			if (!(worst < 1e-5f))
+				fail_msg("%s, %u channels: groups and samples "
+				    "differ by %g", types[t], ch, worst);
+		}
+	free(x);
+	free(y[0]);
+	free(y[1]);
+}
+
 int
 main(void)
 {
@@ -413,6 +503,7 @@ main(void)
 		cmocka_unit_test(test_glide_ends_on_the_target),
 		cmocka_unit_test(test_lanes_agree),
 		cmocka_unit_test(test_reset),
+		cmocka_unit_test(test_groups_match_samples),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
