@@ -213,6 +213,10 @@ void dsp_stage_process(struct dsp_stage *st, const float *in, float *out,
  */
 void dsp_stage_reset(struct dsp_stage *st) TP_REALTIME;
 
+#define DSP_METER_RMS_MS 300.0
+#define DSP_METER_GROUP 64
+#define DSP_METER_LANES 4
+
 /*
  * Meters: peak, RMS and clipped samples per channel.  Used by the "meter"
  * type, by the engine on its output and by tidepool-render's summary.  The
@@ -229,15 +233,12 @@ struct dsp_meter {
 				   or NaN, since init or reset */
 	uint64_t frames;	/* measured since init or reset */
 	/* Private to dsp_meter_run(): */
-	double acc[DSP_MAX_CHANNELS];	/* sum of x^2 in the open group, of
-				   its even frames (or all of them) ... */
-	double acc_odd[DSP_MAX_CHANNELS];	/* ... and of its odd ones */
+	float acc[DSP_METER_LANES][DSP_MAX_CHANNELS];	/* sums of x^2 in
+				   the open group, of its frames i with
+				   i % DSP_METER_LANES = lane */
 	unsigned fill;		/* frames in the open group */
 	double keep;		/* weight of the old ms at a group's end */
 };
-
-#define DSP_METER_RMS_MS 300.0
-#define DSP_METER_GROUP 64
 
 /*
  * Sets m up for channels channels (more than DSP_MAX_CHANNELS are cut to
