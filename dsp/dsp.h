@@ -238,6 +238,7 @@ struct dsp_meter {
 				   i % DSP_METER_LANES = lane */
 	unsigned fill;		/* frames in the open group */
 	double keep;		/* weight of the old ms at a group's end */
+	int avx2;		/* the machine has it */
 };
 
 /*

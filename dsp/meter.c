@@ -23,12 +23,15 @@
 
 #include "dsp/types.h"
 
+static int have_avx2(void);
+
 void
 dsp_meter_init(struct dsp_meter *m, unsigned channels, double rate)
 {
 	memset(m, 0, sizeof(*m));
 	m->channels = channels > DSP_MAX_CHANNELS ? DSP_MAX_CHANNELS : channels;
 	m->rate = rate;
+	m->avx2 = have_avx2();
 	m->keep = rate > 0 ?
 	    exp(-DSP_METER_GROUP / (DSP_METER_RMS_MS / 1000.0 * rate)) : 0;
 }
@@ -74,6 +77,29 @@ larger(v4f ax, v4f pk)
 #endif
 }
 
+/* Frames counted; at a group's end, its mean square into the average.
+   In-line: called from run_stereo_avx2(), an SSE function would pay for
+   switching between AVX and SSE code twice per group. */
+static inline __attribute__((always_inline)) void
+count(struct dsp_meter *m, unsigned n)
+{
+	unsigned c, l;
+	double mean;
+
+	m->fill += n;
+	m->frames += n;
+	if (m->fill < DSP_METER_GROUP)
+		return;
+	for (c = 0; c < m->channels; c++) {
+		mean = ((double)m->acc[0][c] + m->acc[1][c] +
+		    ((double)m->acc[2][c] + m->acc[3][c])) / DSP_METER_GROUP;
+		m->ms[c] = mean + (m->ms[c] - mean) * m->keep;
+		for (l = 0; l < DSP_METER_LANES; l++)
+			m->acc[l][c] = 0;
+	}
+	m->fill = 0;
+}
+
 /* Two interleaved stereo frames in x, into sums s: as plain_frame(). */
 #define STEREO_STEP(x, s)						\
 	do {								\
@@ -88,6 +114,7 @@ larger(v4f ax, v4f pk)
  * n frames of interleaved stereo, n a multiple of 4, the first at a
  * group place that is a multiple of 4.  Lanes: left and right of two
  * frames; s01 holds the sums of places 0 and 1 (mod 4), s23 of 2 and 3.
+ * The sums go back to m at each group's end, the rest at the end.
  */
 static void run_stereo(struct dsp_meter *m, const float *p, unsigned n)
     TP_REALTIME;
@@ -102,61 +129,123 @@ run_stereo(struct dsp_meter *m, const float *p, unsigned n)
 	v4f s23 = { m->acc[2][0], m->acc[2][1], m->acc[3][0], m->acc[3][1] };
 	v4f x, ax, sq;
 	v4i clip = { 0, 0, 0, 0 };
-	unsigned i, c;
+	unsigned i, k, c;
 
-	for (i = 0; i < n; i += 4, p += 8) {
-		memcpy(&x, p, sizeof(x));
-		STEREO_STEP(x, s01);
-		memcpy(&x, p + 4, sizeof(x));
-		STEREO_STEP(x, s23);
+	while (n > 0) {
+		k = DSP_METER_GROUP - m->fill;
+		if (k > n)
+			k = n;
+		for (i = 0; i < k; i += 4, p += 8) {
+			memcpy(&x, p, sizeof(x));
+			STEREO_STEP(x, s01);
+			memcpy(&x, p + 4, sizeof(x));
+			STEREO_STEP(x, s23);
+		}
+		for (c = 0; c < 2; c++) {
+			m->acc[0][c] = s01[c];
+			m->acc[1][c] = s01[c + 2];
+			m->acc[2][c] = s23[c];
+			m->acc[3][c] = s23[c + 2];
+		}
+		count(m, k);
+		if (m->fill == 0)
+			s01 = s23 = (v4f){ 0, 0, 0, 0 };
+		n -= k;
 	}
 	for (c = 0; c < 2; c++) {
 		m->peak[c] = pk[c + 2] > pk[c] ? pk[c + 2] : pk[c];
 		m->clipped[c] += (uint64_t)(clip[c] + clip[c + 2]);
-		m->acc[0][c] = s01[c];
-		m->acc[1][c] = s01[c + 2];
-		m->acc[2][c] = s23[c];
-		m->acc[3][c] = s23[c + 2];
 	}
 }
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+typedef float v8f __attribute__((vector_size(32)));
+typedef int32_t v8i __attribute__((vector_size(32)));
+
+/*
+ * run_stereo() with AVX2: four frames to a vector, whose lanes are the
+ * group places 0 to 3, left and right; the same numbers added in the
+ * same order (no fused multiply-add).
+ */
+static void run_stereo_avx2(struct dsp_meter *m, const float *p,
+    unsigned n) __attribute__((target("avx2"))) TP_REALTIME;
+
+static void
+run_stereo_avx2(struct dsp_meter *m, const float *p, unsigned n)
+{
+	const v8i abs_mask = { INT32_MAX, INT32_MAX, INT32_MAX, INT32_MAX,
+	    INT32_MAX, INT32_MAX, INT32_MAX, INT32_MAX };
+	const v8f one = { 1, 1, 1, 1, 1, 1, 1, 1 };
+	v8f pk = { m->peak[0], m->peak[1], m->peak[0], m->peak[1],
+	    m->peak[0], m->peak[1], m->peak[0], m->peak[1] };
+	v8f s = { m->acc[0][0], m->acc[0][1], m->acc[1][0], m->acc[1][1],
+	    m->acc[2][0], m->acc[2][1], m->acc[3][0], m->acc[3][1] };
+	v8f x, ax, sq;
+	v8i clip = { 0, 0, 0, 0, 0, 0, 0, 0 };
+	unsigned i, k, c, l;
+
+	while (n > 0) {
+		k = DSP_METER_GROUP - m->fill;
+		if (k > n)
+			k = n;
+		for (i = 0; i < k; i += 4, p += 8) {
+			memcpy(&x, p, sizeof(x));
+			ax = (v8f)((v8i)x & abs_mask);
+			pk = __builtin_ia32_maxps256(ax, pk);
+			clip -= ~(ax < one);	/* NaN too */
+			sq = x * x;
+			s = s + sq;
+		}
+		for (l = 0; l < DSP_METER_LANES; l++)
+			for (c = 0; c < 2; c++)
+				m->acc[l][c] = s[2 * l + c];
+		count(m, k);
+		if (m->fill == 0)
+			s = (v8f){ 0, 0, 0, 0, 0, 0, 0, 0 };
+		n -= k;
+	}
+	for (c = 0; c < 2; c++)
+		for (l = 0; l < 4; l++) {
+			if (pk[2 * l + c] > m->peak[c])
+				m->peak[c] = pk[2 * l + c];
+			m->clipped[c] += (uint64_t)clip[2 * l + c];
+		}
+}
+
+static int
+have_avx2(void)
+{
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("avx2");
+}
+#else
+#define run_stereo_avx2 run_stereo
+static int
+have_avx2(void)
+{
+	return 0;
+}
+#endif
 
 void
 dsp_meter_run(struct dsp_meter *m, const float *buf, unsigned frames)
 {
-	unsigned ch = m->channels, n, c, i, k;
-	double mean;
+	unsigned ch = m->channels, k;
 
 	while (frames > 0) {
-		n = DSP_METER_GROUP - m->fill;
-		if (n > frames)
-			n = frames;
-		i = 0;
-		if (ch == 2) {
-			for (; i < n && (m->fill + i) % 4 != 0; i++)
-				plain_frame(m, buf + 2 * i, 2,
-				    (m->fill + i) % DSP_METER_LANES);
-			k = (n - i) / 4 * 4;
-			run_stereo(m, buf + 2 * i, k);
-			i += k;
+		if (ch == 2 && m->fill % 4 == 0 && frames >= 4) {
+			k = frames / 4 * 4;
+			if (m->avx2)
+				run_stereo_avx2(m, buf, k);
+			else
+				run_stereo(m, buf, k);
+		} else {
+			k = 1;
+			plain_frame(m, buf, ch, m->fill % DSP_METER_LANES);
+			count(m, 1);
 		}
-		for (; i < n; i++)
-			plain_frame(m, buf + (size_t)i * ch, ch,
-			    (m->fill + i) % DSP_METER_LANES);
-		m->fill += n;
-		m->frames += n;
-		if (m->fill == DSP_METER_GROUP) {
-			for (c = 0; c < ch; c++) {
-				mean = ((double)m->acc[0][c] + m->acc[1][c] +
-				    ((double)m->acc[2][c] + m->acc[3][c])) /
-				    DSP_METER_GROUP;
-				m->ms[c] = mean + (m->ms[c] - mean) * m->keep;
-				for (i = 0; i < DSP_METER_LANES; i++)
-					m->acc[i][c] = 0;
-			}
-			m->fill = 0;
-		}
-		buf += (size_t)n * ch;
-		frames -= n;
+		buf += (size_t)k * ch;
+		frames -= k;
 	}
 }
 
