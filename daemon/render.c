@@ -15,6 +15,7 @@
 #include <ck_pr.h>
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +61,24 @@ stop_requested(struct job *j)
 	    (j->interrupted != NULL && ck_pr_load_int(j->interrupted));
 }
 
+/*
+ * The reader and writer run SCHED_BATCH: they keep QUOTA blocks of slack,
+ * while this thread, running the chain, is the pipeline's critical path.
+ * As ordinary threads, each of their wakeups (one per block) would take
+ * the core from the engine; two cores, three threads.  Measured on the
+ * benchmark's chain, 10 minutes of stereo: 188 ms as ordinary threads,
+ * 169 ms as batch ones, and the empty chain unchanged (128, 130 ms).
+ * Unprivileged; if it fails the render is only slower.
+ */
+static void
+io_thread_policy(void)
+{
+	struct sched_param sp;
+
+	memset(&sp, 0, sizeof(sp));
+	(void)pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp);
+}
+
 static void *
 reader_main(void *arg)
 {
@@ -67,6 +86,8 @@ reader_main(void *arg)
 	struct engine_block *b;
 	long n;
 	uint64_t total = 0;
+
+	io_thread_policy();
 
 	for (;;) {
 		sem_wait(&j->reader_quota);
@@ -101,6 +122,8 @@ writer_main(void *arg)
 	struct engine_block *b;
 	uint64_t written = 0, n, total;
 	int done = 0;
+
+	io_thread_policy();
 
 	while (!done) {
 		sem_wait(&j->rec_ready);
