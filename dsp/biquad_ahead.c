@@ -96,23 +96,43 @@ mad(const struct bq_ahead *w, unsigned half, unsigned v, unsigned swapped,
 	    acc);
 }
 
+/* The weights of the last group's outputs, [half][swapped]: loaded once
+   per call, as they are on the path each group waits on (the others are
+   read from memory as they are used: 16 registers do not hold them all). */
+struct feedback {
+	__m256d w[2][2];
+};
+
+KERNEL void
+feedback_load(const struct bq_ahead *w, struct feedback *fb)
+{
+	unsigned half, swapped;
+
+	for (half = 0; half < 2; half++)
+		for (swapped = 0; swapped < 2; swapped++)
+			fb->w[half][swapped] =
+			    _mm256_loadu_pd(w->w[half][V_YP][swapped]);
+}
+
 /* The outputs of a group; sxp and sx23 are swap(xp) and swap(x23), so
    that a loop swaps each input once, for this group and the next. */
 KERNEL void
-run_group(const struct bq_ahead *w, __m256d xp, __m256d sxp, __m256d yp,
-    __m256d x01, __m256d x23, __m256d sx23, __m256d *y01, __m256d *y23)
+run_group(const struct bq_ahead *w, const struct feedback *fb, __m256d xp,
+    __m256d sxp, __m256d yp, __m256d x01, __m256d x23, __m256d sx23,
+    __m256d *y01, __m256d *y23)
 {
 	__m256d syp = swap(yp), sx01 = swap(x01), a, b, c;
 
 	a = mad(w, 0, V_XP, 0, xp, term(w, 0, V_XP, 1, sxp));
 	b = mad(w, 0, V_X01, 0, x01, term(w, 0, V_X01, 1, sx01));
-	*y01 = mad(w, 0, V_YP, 1, syp,
-	    mad(w, 0, V_YP, 0, yp, _mm256_add_pd(a, b)));
+	*y01 = _mm256_fmadd_pd(fb->w[0][1], syp,
+	    _mm256_fmadd_pd(fb->w[0][0], yp, _mm256_add_pd(a, b)));
 	a = mad(w, 1, V_XP, 0, xp, term(w, 1, V_XP, 1, sxp));
 	b = mad(w, 1, V_X01, 0, x01, term(w, 1, V_X01, 1, sx01));
 	c = mad(w, 1, V_X23, 0, x23, term(w, 1, V_X23, 1, sx23));
-	*y23 = mad(w, 1, V_YP, 1, syp,
-	    mad(w, 1, V_YP, 0, yp, _mm256_add_pd(_mm256_add_pd(a, b), c)));
+	*y23 = _mm256_fmadd_pd(fb->w[1][1], syp,
+	    _mm256_fmadd_pd(fb->w[1][0], yp,
+	    _mm256_add_pd(_mm256_add_pd(a, b), c)));
 }
 
 /* Frames p and p + ch of channels a and b. */
@@ -196,16 +216,19 @@ part_group(const struct bq_ahead *w, __m256d *xp, __m256d *yp,
     unsigned pend, unsigned m, double *pa, double *pb, int both)
 {
 	double va[BQ_GROUP] = { 0 }, vb[BQ_GROUP] = { 0 };
+	struct feedback fb;
 	__m256d x01, x23, y01, y23;
 	unsigned j;
 
+	feedback_load(w, &fb);
 	for (j = 0; j < pend + m; j++) {
 		va[j] = j < pend ? pa[j] : in[(size_t)(j - pend) * ch + a];
 		vb[j] = j < pend ? pb[j] : in[(size_t)(j - pend) * ch + b];
 	}
 	x01 = _mm256_setr_pd(va[0], vb[0], va[1], vb[1]);
 	x23 = _mm256_setr_pd(va[2], vb[2], va[3], vb[3]);
-	run_group(w, *xp, swap(*xp), *yp, x01, x23, swap(x23), &y01, &y23);
+	run_group(w, &fb, *xp, swap(*xp), *yp, x01, x23, swap(x23), &y01,
+	    &y23);
 	for (j = pend; j < pend + m; j++)
 		store1(out + (size_t)(j - pend) * ch, a, b, j < 2 ? y01 : y23,
 		    j % 2, both);
@@ -229,6 +252,7 @@ run_pair(const struct bq_ahead *w, const float *in, float *out,
     int both)
 {
 	__m256d xp, sxp, yp, x01, x23, sx23, y01, y23;
+	struct feedback fb;
 	unsigned i = 0, m;
 
 	hist_to_vectors(ha, hb, &xp, &yp);
@@ -240,11 +264,12 @@ run_pair(const struct bq_ahead *w, const float *in, float *out,
 		i = m;
 	}
 	sxp = swap(xp);
+	feedback_load(w, &fb);
 	for (; i + BQ_GROUP <= n; i += BQ_GROUP) {
 		x01 = load2(in + (size_t)i * ch, ch, a, b);
 		x23 = load2(in + (size_t)(i + 2) * ch, ch, a, b);
 		sx23 = swap(x23);
-		run_group(w, xp, sxp, yp, x01, x23, sx23, &y01, &y23);
+		run_group(w, &fb, xp, sxp, yp, x01, x23, sx23, &y01, &y23);
 		store2(out + (size_t)i * ch, ch, a, b, y01, both);
 		store2(out + (size_t)(i + 2) * ch, ch, a, b, y23, both);
 		xp = x23;
@@ -331,6 +356,7 @@ close_pair(const struct bq_ahead *w, unsigned pend, struct bq_hist *ha,
 {
 	double va[BQ_GROUP] = { 0 }, vb[BQ_GROUP] = { 0 };
 	double y[2 * BQ_GROUP];
+	struct feedback fb;
 	__m256d xp, yp, x01, x23, y01, y23;
 	unsigned j;
 
@@ -339,7 +365,8 @@ close_pair(const struct bq_ahead *w, unsigned pend, struct bq_hist *ha,
 	hist_to_vectors(ha, hb, &xp, &yp);
 	x01 = _mm256_setr_pd(va[0], vb[0], va[1], vb[1]);
 	x23 = _mm256_setr_pd(va[2], vb[2], va[3], vb[3]);
-	run_group(w, xp, swap(xp), yp, x01, x23, swap(x23), &y01, &y23);
+	feedback_load(w, &fb);
+	run_group(w, &fb, xp, swap(xp), yp, x01, x23, swap(x23), &y01, &y23);
 	/* y[2j] and y[2j + 1]: sample j of a and of b */
 	_mm256_storeu_pd(y, y01);
 	_mm256_storeu_pd(y + 4, y23);
