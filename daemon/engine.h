@@ -125,7 +125,8 @@ struct engine_setup {
 	struct rtpool *blocks;	/* audio blocks: the feed and recording */
 	struct rtmsgpool *msgs;
 	unsigned ring_capacity;	/* of the command, feed and recfree rings */
-	int offline;		/* rendering: no deadlines, no intervals */
+	int offline;		/* rendering: no deadlines, no intervals,
+				   no per-stage times */
 };
 
 /*
