@@ -9,8 +9,11 @@
  * inputs, so a group waits on the last group once.  That costs more
  * multiplies, which pays only with wide vectors and fused multiply-adds:
  * biquad_ahead.c runs it with AVX2 and FMA on x86-64, and elsewhere the
- * filter stays in direct form I.  The two round differently (by about
- * 1e-16 of full scale); on one machine, every run gives the same bits.
+ * filter stays in direct form I.  The two round differently in the last
+ * bits of a double; rounded to float, a minute of stereo noise through an
+ * 80 Hz highpass came out the same but for 155 of 5.76 million samples,
+ * each one float step apart.  On one machine, every run gives the same
+ * bits.
  */
 #ifndef TP_DSP_BIQUAD_H
 #define TP_DSP_BIQUAD_H
