@@ -1,8 +1,10 @@
 /*
  * Parsing control requests.  A request is one line of words separated by
  * blanks; play and record take the rest of the line as a file name, so
- * names with spaces work without quoting.  Anything not printable ASCII
- * (bar tabs) is refused, so a client sending binary gets a plain error.
+ * names with spaces work without quoting.  A request is UTF-8 text, so
+ * file names may be in any script; control characters (bar tabs) and
+ * bytes that are not UTF-8 are refused, so a client sending binary gets a
+ * plain error.
  */
 #include <ctype.h>
 #include <math.h>
@@ -123,6 +125,43 @@ parse_target(const char *word, struct proto_req *req, int need_param,
 	return 0;
 }
 
+/*
+ * The length of the UTF-8 sequence at s (n bytes left), or 0 if it is not
+ * one: a stray continuation byte, a truncated sequence, an overlong form,
+ * a surrogate or a code point above U+10FFFF (RFC 3629).
+ */
+static size_t
+utf8_len(const unsigned char *s, size_t n)
+{
+	size_t len, i;
+	unsigned long cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		cp = s[0] & 0x07;
+	} else
+		return 0;
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return len;
+}
+
 int
 proto_parse(const char *line, size_t len, struct proto_req *req, char *err,
     size_t errlen)
@@ -135,12 +174,15 @@ proto_parse(const char *line, size_t len, struct proto_req *req, char *err,
 	memset(req, 0, sizeof(*req));
 	if (len > 0 && line[len - 1] == '\r')
 		end--;	/* telnet and some socat settings send CRLF */
-	for (i = 0; i < (size_t)(end - line); i++) {
+	for (i = 0; i < (size_t)(end - line); i += n) {
 		unsigned char c = (unsigned char)line[i];
 
-		if (c != '\t' && (c < 0x20 || c > 0x7e)) {
+		n = utf8_len((const unsigned char *)line + i,
+		    (size_t)(end - line) - i);
+		if (n == 0 || (c != '\t' && (c < 0x20 || c == 0x7f))) {
 			snprintf(err, errlen, "byte %zu is 0x%02x: requests "
-			    "are printable text; try 'help'", i + 1, c);
+			    "are UTF-8 text without control characters; try "
+			    "'help'", i + 1, c);
 			return -1;
 		}
 	}

@@ -117,6 +117,14 @@ expect "status shows the file playing" sh -c \
 wait_for 5 sh -c "'$BIN/tidepoolctl' -s '$T/control.sock' --json status | grep -q '\"source\":\"tone'"
 check $? "after the file ends the configured tone comes back"
 expect_fail "play a missing file is refused" ctl play "$T/missing.wav"
+# File names are UTF-8: any script, and the status shows the name as is.
+cp "$T/beep.wav" "$T/Müller – 東京.wav"
+expect "play a file whose name is not ASCII" ctl play --once \
+    "$T/Müller – 東京.wav"
+expect "status shows that name intact" sh -c \
+    "'$BIN/tidepoolctl' -s '$T/control.sock' --json status | grep -q 'Müller – 東京.wav'"
+wait_for 5 sh -c "'$BIN/tidepoolctl' -s '$T/control.sock' --json status | grep -q '\"source\":\"tone'"
+check $? "and the tone comes back after it"
 
 # A client that breaks the protocol gets an error; the daemon carries on.
 python3 - "$T/control.sock" >"$T/abuse.out" 2>&1 <<'PY'

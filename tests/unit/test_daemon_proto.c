@@ -68,6 +68,13 @@ test_commands(void **state)
 	assert_int_equal(req.cmd, PROTO_METRICS);
 	assert_int_equal(parse("help\r"), 0);	/* CRLF clients */
 	assert_int_equal(req.cmd, PROTO_HELP);
+	/* File names in any script: two-, three- and four-byte UTF-8. */
+	assert_int_equal(parse("play /srv/Müller – 東京 \xf0\x9f\x8e\xb5.flac"),
+	    0);
+	assert_string_equal(req.path,
+	    "/srv/Müller – 東京 \xf0\x9f\x8e\xb5.flac");
+	assert_int_equal(parse("record /tmp/Ça va.wav"), 0);
+	assert_string_equal(req.path, "/tmp/Ça va.wav");
 }
 
 static void
@@ -101,7 +108,17 @@ test_errors(void **state)
 	fails("play --once", "usage: play [--once] FILE");
 	fails("record", "usage: record FILE | record stop");
 	fails("stat\x01us", "byte 5 is 0x01");
+	fails("stat\x7fus", "byte 5 is 0x7f");
 	fails("\xff\xfe", "byte 1 is 0xff");
+	/* Not UTF-8: a lone continuation byte, a truncated sequence, an
+	   overlong '/', a surrogate, a code point past U+10FFFF. */
+	fails("play a\x80" "b.wav", "byte 7 is 0x80");
+	fails("play ab\xc3", "byte 8 is 0xc3");
+	fails("play \xc3(.wav", "byte 6 is 0xc3");
+	fails("play \xc0\xaf.wav", "byte 6 is 0xc0");
+	fails("play \xe0\x80\xaf.wav", "byte 6 is 0xe0");
+	fails("play \xed\xa0\x80.wav", "byte 6 is 0xed");
+	fails("play \xf4\x90\x80\x80.wav", "byte 6 is 0xf4");
 	fails("set averyveryveryveryveryveryveryveryveryveryveryveryverylongstagename.x 1",
 	    "expected STAGE.PARAM");
 }
