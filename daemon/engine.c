@@ -717,6 +717,8 @@ engine_process(struct engine *e, const float *in, float *out,
 
 	bump(&s->counters.callbacks, 1);
 	bump(&s->counters.frames, frames);
+	if (causes != 0)
+		bump(&s->counters.xruns, 1);
 	if (causes & ENGINE_CAUSE_OUTPUT_UNDERFLOW)
 		bump(&s->counters.output_underflow, 1);
 	if (causes & ENGINE_CAUSE_INPUT_OVERFLOW)

@@ -86,6 +86,9 @@ struct engine_episode {
 struct engine_counters {
 	uint64_t callbacks;
 	uint64_t frames;
+	/* Callbacks with at least one cause below: an underflow callback is
+	 * also an overflow one on a duplex stream, and counts once here. */
+	uint64_t xruns;
 	uint64_t output_underflow;
 	uint64_t input_overflow;
 	uint64_t late;

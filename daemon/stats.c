@@ -145,13 +145,6 @@ causes_json(uint32_t causes)
 	return a;
 }
 
-static uint64_t
-xrun_total(const struct engine_counters *k)
-{
-	return k->output_underflow + k->input_overflow + k->late +
-	    k->source_starved + k->pool_exhausted;
-}
-
 static double
 period_ns(const struct stats_context *c)
 {
@@ -194,7 +187,7 @@ stats_json(const struct stats *s, const struct stats_context *c, cJSON *o)
 	cJSON_AddNumberToObject(x, "late", (double)k->late);
 	cJSON_AddNumberToObject(x, "source_starved", (double)k->source_starved);
 	cJSON_AddNumberToObject(x, "pool_exhausted", (double)k->pool_exhausted);
-	cJSON_AddNumberToObject(x, "total", (double)xrun_total(k));
+	cJSON_AddNumberToObject(x, "total", (double)k->xruns);
 	cJSON_AddNumberToObject(x, "starved_frames", (double)k->starved_frames);
 	cJSON_AddNumberToObject(x, "record_dropped_frames",
 	    (double)k->record_dropped_frames);
@@ -299,7 +292,7 @@ stats_status_json(const struct stats *s, const struct stats_context *c,
 	cJSON_AddNumberToObject(o, "callbacks", (double)d->counters.callbacks);
 	cJSON_AddNumberToObject(o, "load_p99",
 	    pns > 0 ? round_to((double)m.p99 / pns, 0.0001) : 0);
-	cJSON_AddNumberToObject(o, "xruns", (double)xrun_total(&d->counters));
+	cJSON_AddNumberToObject(o, "xruns", (double)d->counters.xruns);
 	cJSON_AddNumberToObject(o, "uptime_s",
 	    round_to((double)c->uptime_ns / 1e9, 0.001));
 }
@@ -377,8 +370,14 @@ stats_metrics(const struct stats *s, const struct stats_context *c)
 	    "# TYPE tidepool_callbacks_total counter\n"
 	    "tidepool_callbacks_total %llu\n",
 	    (unsigned long long)k->callbacks);
+	put(&t, "# HELP tidepool_xrun_callbacks_total Callbacks with an "
+	    "xrun of any cause.\n"
+	    "# TYPE tidepool_xrun_callbacks_total counter\n"
+	    "tidepool_xrun_callbacks_total %llu\n",
+	    (unsigned long long)k->xruns);
 	put(&t, "# HELP tidepool_xruns_total Callbacks with an xrun, by "
-	    "cause.\n# TYPE tidepool_xruns_total counter\n");
+	    "cause (one callback may have several).\n"
+	    "# TYPE tidepool_xruns_total counter\n");
 	for (bit = 1, i = 0; bit <= ENGINE_CAUSE_POOL_EXHAUSTED; bit <<= 1, i++)
 		put(&t, "tidepool_xruns_total{cause=\"%s\"} %llu\n",
 		    engine_cause_name(bit), (unsigned long long)by_cause[i]);
@@ -445,7 +444,7 @@ stats_status_line(const struct stats *s, const struct stats_context *c,
 	snprintf(buf, len, "%s: %g Hz/%u, load p99 %.1f%%, %llu xruns, "
 	    "source %s%s%s", c->state, c->rate, c->period,
 	    pns > 0 ? 100.0 * (double)m.p99 / pns : 0,
-	    (unsigned long long)xrun_total(&s->diff->counters),
+	    (unsigned long long)s->diff->counters.xruns,
 	    c->source ? c->source : "none",
 	    c->recording ? ", recording " : "",
 	    c->recording ? c->recording : "");
