@@ -29,6 +29,9 @@ start_jack 64
 check $? "a private JACK dummy server starts"
 start_daemon "$T/a.conf"
 check $? "tidepoold starts"
+m=$(stat -c '%a %G' "$T/control.sock")
+[ "$m" = "660 $G" ]
+check $? "the socket is mode 660 in the [control] group: $m"
 chmod 0711 "$T"
 chmod 0666 "$T/control.sock"
 
