@@ -17,33 +17,32 @@
 static const struct {
 	const char *name;
 	const char *help;
-	int writes;
 } commands[PROTO_NCMDS] = {
 	[PROTO_STATUS] = { "status", "status: state, device, source, load "
-	    "and xruns in one object", 0 },
+	    "and xruns in one object" },
 	[PROTO_STATS] = { "stats", "stats: every statistic (timings, xruns, "
-	    "pool, stages, meters, episodes)", 0 },
+	    "pool, stages, meters, episodes)" },
 	[PROTO_STATS_RESET] = { "stats reset", "stats reset: start the "
-	    "statistics afresh", 1 },
+	    "statistics afresh" },
 	[PROTO_SET] = { "set", "set STAGE.PARAM VALUE: change a parameter "
-	    "live (smoothed)", 1 },
+	    "live (smoothed)" },
 	[PROTO_GET] = { "get", "get STAGE.PARAM | get STAGE: current "
-	    "values", 0 },
+	    "values" },
 	[PROTO_CHAIN] = { "chain", "chain: the stages, their types and "
-	    "parameters", 0 },
+	    "parameters" },
 	[PROTO_RELOAD] = { "reload", "reload: re-read the config and swap "
-	    "the chain in with a crossfade", 1 },
+	    "the chain in with a crossfade" },
 	[PROTO_PLAY] = { "play", "play [--once] FILE: play FILE through the "
-	    "chain (looping unless --once)", 1 },
+	    "chain (looping unless --once)" },
 	[PROTO_STOP] = { "stop", "stop: stop playing; back to the "
-	    "configured input", 1 },
+	    "configured input" },
 	[PROTO_RECORD] = { "record", "record FILE: record the processed "
-	    "output to FILE", 1 },
+	    "output to FILE" },
 	[PROTO_RECORD_STOP] = { "record stop", "record stop: finish the "
-	    "recording (replies once the file is complete)", 1 },
+	    "recording (replies once the file is complete)" },
 	[PROTO_METRICS] = { "metrics", "metrics: Prometheus text format, "
-	    "ended by a line '# EOF'", 0 },
-	[PROTO_HELP] = { "help", "help: this list", 0 },
+	    "ended by a line '# EOF'" },
+	[PROTO_HELP] = { "help", "help: this list" },
 };
 
 const char *
@@ -56,12 +55,6 @@ const char *
 proto_help(enum proto_cmd cmd)
 {
 	return (unsigned)cmd < PROTO_NCMDS ? commands[cmd].help : "?";
-}
-
-int
-proto_cmd_writes(enum proto_cmd cmd)
-{
-	return (unsigned)cmd < PROTO_NCMDS && commands[cmd].writes;
 }
 
 /* Copies the next blank-separated word; returns its length (0: none). */

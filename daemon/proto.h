@@ -52,7 +52,4 @@ const char *proto_help(enum proto_cmd cmd);
 /* How many commands there are (for iterating proto_help). */
 #define PROTO_NCMDS (PROTO_HELP + 1)
 
-/* Commands that change anything (need write permission). */
-int proto_cmd_writes(enum proto_cmd cmd);
-
 #endif /* TP_PROTO_H */
