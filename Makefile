@@ -131,7 +131,7 @@ test: deps
 	@$(MAKE) --no-print-directory -s headers
 	@$(MAKE) --no-print-directory -s tests VARIANT=release
 	@$(MAKE) --no-print-directory -s tests VARIANT=asan
-	@$(MAKE) --no-print-directory -s programs VARIANT=tsan
+	@$(MAKE) --no-print-directory -s tests VARIANT=tsan
 	@$(MAKE) --no-print-directory -s programs VARIANT=rtsan
 	@$(MAKE) --no-print-directory -s programs VARIANT=rtsan-planted
 	@$(MAKE) --no-print-directory -s fuzzers VARIANT=fuzz
