@@ -83,6 +83,17 @@ expect "stats reset" ctl stats reset
 expect "human stats render" sh -c "'$BIN/tidepoolctl' -s '$T/control.sock' stats | grep -q 'callback us'"
 expect "metrics are Prometheus text ending in # EOF" sh -c \
     "'$BIN/tidepoolctl' -s '$T/control.sock' metrics | grep -q '^tidepool_callbacks_total [0-9]' && '$BIN/tidepoolctl' -s '$T/control.sock' metrics | tail -n 1 | grep -q '^# EOF'"
+ctl metrics >"$T/metrics.txt"
+python3 - "$T/metrics.txt" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+total = int(re.search(r"^tidepool_xrun_callbacks_total (\d+)$", text, re.M)[1])
+causes = [int(n) for n in re.findall(r"^tidepool_xruns_total\{cause=\"\w+\"\} (\d+)$", text, re.M)]
+assert len(causes) == 5, causes
+# A callback may have several causes, and counts once in the total.
+assert max(causes) <= total <= sum(causes), (total, causes)
+PY
+check $? "metrics: xrun callbacks between the largest cause and the sum of causes"
 
 # Reload: a changed chain, then a broken config that must change nothing.
 write_config "$T/a.conf" -6 "[stage.hp]
