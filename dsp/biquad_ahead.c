@@ -12,7 +12,9 @@
  * inside one) take the missing inputs as 0: an output never weighs an
  * input that comes after it (its weight is 0), so the outputs given are
  * those the whole group gives, except that 0 times a missing input can
- * turn an exact zero's sign; adding +0 before storing makes every zero +0.
+ * turn an exact zero's sign.  So each output's sum starts from +0: then
+ * no output is ever -0 (a sum of zeros that includes +0 is +0, and an
+ * exact cancellation is +0 too), whichever inputs were missing.
  */
 #include <string.h>
 
@@ -79,15 +81,8 @@ swap(__m256d v)
 	return _mm256_permute2f128_pd(v, v, 1);
 }
 
-/* Vector v (swapped or not) times its weights in the outputs of half. */
-KERNEL __m256d
-term(const struct bq_ahead *w, unsigned half, unsigned v, unsigned swapped,
-    __m256d x)
-{
-	return _mm256_mul_pd(_mm256_loadu_pd(w->w[half][v][swapped]), x);
-}
-
-/* ... plus acc. */
+/* Vector v (swapped or not) times its weights in the outputs of half,
+   plus acc. */
 KERNEL __m256d
 mad(const struct bq_ahead *w, unsigned half, unsigned v, unsigned swapped,
     __m256d x, __m256d acc)
@@ -121,18 +116,25 @@ run_group(const struct bq_ahead *w, const struct feedback *fb, __m256d xp,
     __m256d sxp, __m256d yp, __m256d x01, __m256d x23, __m256d sx23,
     __m256d *y01, __m256d *y23)
 {
-	__m256d syp = swap(yp), sx01 = swap(x01), a, b, c;
+	__m256d syp = swap(yp), sx01 = swap(x01), acc;
 
-	a = mad(w, 0, V_XP, 0, xp, term(w, 0, V_XP, 1, sxp));
-	b = mad(w, 0, V_X01, 0, x01, term(w, 0, V_X01, 1, sx01));
+	/* One chain of fused multiply-adds from +0 (see the top): the
+	   inputs' part does not wait on the last group, so its latency
+	   overlaps, and no add is spent on summing partial sums. */
+	acc = mad(w, 0, V_XP, 1, sxp, _mm256_setzero_pd());
+	acc = mad(w, 0, V_XP, 0, xp, acc);
+	acc = mad(w, 0, V_X01, 1, sx01, acc);
+	acc = mad(w, 0, V_X01, 0, x01, acc);
 	*y01 = _mm256_fmadd_pd(fb->w[0][1], syp,
-	    _mm256_fmadd_pd(fb->w[0][0], yp, _mm256_add_pd(a, b)));
-	a = mad(w, 1, V_XP, 0, xp, term(w, 1, V_XP, 1, sxp));
-	b = mad(w, 1, V_X01, 0, x01, term(w, 1, V_X01, 1, sx01));
-	c = mad(w, 1, V_X23, 0, x23, term(w, 1, V_X23, 1, sx23));
+	    _mm256_fmadd_pd(fb->w[0][0], yp, acc));
+	acc = mad(w, 1, V_XP, 1, sxp, _mm256_setzero_pd());
+	acc = mad(w, 1, V_XP, 0, xp, acc);
+	acc = mad(w, 1, V_X01, 1, sx01, acc);
+	acc = mad(w, 1, V_X01, 0, x01, acc);
+	acc = mad(w, 1, V_X23, 1, sx23, acc);
+	acc = mad(w, 1, V_X23, 0, x23, acc);
 	*y23 = _mm256_fmadd_pd(fb->w[1][1], syp,
-	    _mm256_fmadd_pd(fb->w[1][0], yp,
-	    _mm256_add_pd(_mm256_add_pd(a, b), c)));
+	    _mm256_fmadd_pd(fb->w[1][0], yp, acc));
 }
 
 /* Frames p and p + ch of channels a and b. */
@@ -144,12 +146,10 @@ load2(const float *p, unsigned ch, unsigned a, unsigned b)
 	return _mm256_cvtps_pd(_mm_setr_ps(p[a], p[b], p[ch + a], p[ch + b]));
 }
 
-/* As floats, every zero made +0 (see the top). */
 KERNEL void
 to_floats(__m256d y, float f[4])
 {
-	_mm_storeu_ps(f, _mm256_cvtpd_ps(_mm256_add_pd(y,
-	    _mm256_setzero_pd())));
+	_mm_storeu_ps(f, _mm256_cvtpd_ps(y));
 }
 
 /* Frame `half` of y into the frame at p; channel a only unless both. */
@@ -169,8 +169,7 @@ KERNEL void
 store2(float *p, unsigned ch, unsigned a, unsigned b, __m256d y, int both)
 {
 	if (ch == 2 && both) {
-		_mm_storeu_ps(p, _mm256_cvtpd_ps(_mm256_add_pd(y,
-		    _mm256_setzero_pd())));
+		_mm_storeu_ps(p, _mm256_cvtpd_ps(y));
 		return;
 	}
 	store1(p, a, b, y, 0, both);
