@@ -95,9 +95,11 @@ make_input(void)
 		input[i] = (float)(((double)(x >> 11) / 9007199254740992.0 *
 		    2 - 1) * level);
 		/* It starts in digital silence of negative zeros: the
-		   zeros that come out must not depend on the blocks either
-		   (with the lowpass above fs/4, whose feedback weights are
-		   negative, a group that sums only -0 products gives -0). */
+		   zeros that come out must not depend on the blocks either.
+		   With the lowpass above fs/4 (negative feedback weights)
+		   every product in a group can be -0; a biquad group whose
+		   sum does not start from +0 then gives -0 when whole and
+		   +0 when cut by a block's end. */
 		if (i / MAX_CH < 64)
 			input[i] = -0.0f;
 	}
