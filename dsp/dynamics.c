@@ -15,6 +15,13 @@
  * or up towards it.  A final clamp to the threshold the sample entered
  * with only catches the last bit of rounding.
  *
+ * At rest (no sample above the threshold for over 2L + 2 samples, the
+ * threshold settled, the gain at its fixed point) every ring would only
+ * be written with 1s and the gain would not move, so a shorter loop does
+ * just that until a sample goes above the threshold: bit for bit what the
+ * full loop gives (TIDEPOOL_DSP_PLAIN=1 turns it off, and a test holds
+ * the two to it), at a fraction of the cost.
+ *
  * The threshold glides linearly over DSP_RAMP_MS; the release changes at
  * once (it only shapes recovery).  The rings are sized for the largest
  * lookahead, so changing the lookahead allocates nothing: the deque and
@@ -29,6 +36,7 @@
  * going up.  Threshold, ratio and knee act through that smoothing; makeup
  * glides over DSP_RAMP_MS.
  */
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -66,6 +74,9 @@ struct limiter {
 	double g;		/* the gain applied last */
 	struct dsp_ramp thr;	/* the threshold, linear */
 	double rcoef;		/* release pole */
+	unsigned quiet;		/* samples in a row that needed no gain
+				   change, since the last rebuild */
+	int shortcut;		/* may take the loop at rest */
 };
 
 static const struct dsp_param lim_params[] = {
@@ -135,6 +146,7 @@ lim_rebuild(struct limiter *l)
 	l->sum = 0;
 	for (j = 1; j <= l->L + 1; j++)
 		l->sum += l->hold[before(l, j)];
+	l->quiet = 0;
 }
 
 static void lim_reset(struct dsp_stage *st) TP_REALTIME;
@@ -184,6 +196,7 @@ lim_init(struct dsp_stage *st, const struct dsp_setup *s, char *err,
 	dsp_prefault(l->line, (size_t)l->size * st->nact * sizeof(float));
 	dsp_prefault(l->dq_at, l->size * sizeof(uint64_t));
 	dsp_prefault(l->dq_val, l->size * sizeof(double));
+	l->shortcut = getenv("TIDEPOOL_DSP_PLAIN") == NULL;
 	l->L = lookahead_samples(st, st->values[L_LOOKAHEAD]);
 	dsp_ramp_init(&l->thr, dsp_db_to_gain(st->values[L_THRESHOLD]));
 	l->rcoef = pole(st->rate, st->values[L_RELEASE]);
@@ -217,11 +230,103 @@ lim_set(struct dsp_stage *st, unsigned p, double v)
 	}
 }
 
-static void lim_process(struct dsp_stage *st, const float *in, float *out,
+/* The gain after the last one, g, when the lookahead's average asks for
+   a: down at once, up through the release pole. */
+static inline double
+lim_next_gain(const struct limiter *l, double a, double g)
+{
+	return a <= g ? a : a + (g - a) * l->rcoef;
+}
+
+/* The average of the sliding minima, as a gain. */
+static inline double
+lim_average(const struct limiter *l)
+{
+	double a = l->sum / (l->L + 1);
+
+	return a > 1 ? 1 : a < 0 ? 0 : a;
+}
+
+/* frames frames at in, as lim_steps() would take them, until one goes
+   above the threshold; returns how many it took. */
+static unsigned lim_rest(struct dsp_stage *st, const float *in, float *out,
     unsigned frames) TP_REALTIME;
 
-static void
-lim_process(struct dsp_stage *st, const float *in, float *out,
+static unsigned
+lim_rest(struct dsp_stage *st, const float *in, float *out,
+    unsigned frames)
+{
+	struct limiter *l = st->state;
+	const unsigned char *act = st->act;
+	unsigned ch = st->in_channels, nact = st->nact, size = l->size;
+	/* The slot written and the slot read, kept here rather than in
+	   *l, which every store to the rings could otherwise change. */
+	unsigned w = l->w, rd = before(l, l->L), i, k;
+	double thr = l->thr.cur, g = l->g;
+	float ceil = (float)thr, peak, x, lim;
+	const float *fi, *rl;
+	float *fo, *wl;
+
+	for (i = 0; i < frames; i++) {
+		fi = in + (size_t)i * ch;
+		fo = out + (size_t)i * ch;
+		peak = 0;
+		for (k = 0; k < nact; k++) {
+			x = fabsf(fi[act[k]]);
+			peak = x > peak ? x : peak;
+		}
+		if (peak > thr)
+			break;
+		/* Need 1, so the minimum and its average stay 1 and the
+		   running sum gains 1 - 1 = 0. */
+		l->need[w] = 1.0;
+		l->hold[w] = 1.0;
+		l->ceil[w] = ceil;
+		wl = l->line + (size_t)w * nact;
+		for (k = 0; k < nact; k++)
+			wl[k] = fi[act[k]];
+		rl = l->line + (size_t)rd * nact;
+		lim = l->ceil[rd];
+		for (k = 0; k < nact; k++) {
+			x = (float)(rl[k] * g);
+			fo[act[k]] = x > lim ? lim : x < -lim ? -lim : x;
+		}
+		w = w + 1 == size ? 0 : w + 1;
+		rd = rd + 1 == size ? 0 : rd + 1;
+	}
+	if (i > 0) {
+		l->w = w;
+		l->n += i;
+		/* The deque as lim_steps() leaves it: the newest sample
+		   alone, as every need before it was no smaller. */
+		l->dq_at[l->dq_head] = l->n - 1;
+		l->dq_val[l->dq_head] = 1.0;
+		l->dq_len = 1;
+		l->quiet = l->quiet > UINT_MAX - i ? UINT_MAX : l->quiet + i;
+	}
+	return i;
+}
+
+/* Whether lim_rest() gives what lim_steps() would: every need and hold
+   that the next samples read back is 1, the threshold is still and the
+   gain would not move. */
+static int lim_resting(const struct limiter *l) TP_REALTIME;
+
+static int
+lim_resting(const struct limiter *l)
+{
+	return l->shortcut && l->thr.left == 0 &&
+	    l->quiet > 2 * l->L + 2 &&
+	    lim_next_gain(l, lim_average(l), l->g) == l->g;
+}
+
+/* frames frames at in through every ring, until lim_resting() holds
+   after one of them; returns how many it took. */
+static unsigned lim_steps(struct dsp_stage *st, const float *in,
+    float *out, unsigned frames) TP_REALTIME;
+
+static unsigned
+lim_steps(struct dsp_stage *st, const float *in, float *out,
     unsigned frames)
 {
 	struct limiter *l = st->state;
@@ -232,7 +337,7 @@ lim_process(struct dsp_stage *st, const float *in, float *out,
 	const float *fi, *rl;
 	float *fo;
 
-	for (i = 0; i < frames; i++) {
+	for (i = 0; i < frames;) {
 		fi = in + (size_t)i * ch;
 		fo = out + (size_t)i * ch;
 		thr = dsp_ramp_next(&l->thr);
@@ -244,6 +349,10 @@ lim_process(struct dsp_stage *st, const float *in, float *out,
 		need = peak > thr ? thr / peak : 1.0;
 		l->need[l->w] = need;
 		l->ceil[l->w] = (float)thr;
+		if (need < 1.0)
+			l->quiet = 0;
+		else if (l->quiet < UINT_MAX)
+			l->quiet++;
 
 		/* The minimum need of samples n-L .. n. */
 		if (l->dq_len > 0 && l->dq_at[l->dq_head] + l->L < l->n) {
@@ -257,9 +366,8 @@ lim_process(struct dsp_stage *st, const float *in, float *out,
 		r = before(l, W);
 		l->sum += l->dq_val[l->dq_head] - l->hold[r];
 		l->hold[l->w] = l->dq_val[l->dq_head];
-		a = l->sum / W;
-		a = a > 1 ? 1 : a < 0 ? 0 : a;
-		l->g = a <= l->g ? a : a + (l->g - a) * l->rcoef;
+		a = lim_average(l);
+		l->g = lim_next_gain(l, a, l->g);
 
 		/* In, then out: with L = 0 the sample leaves at once. */
 		wl = l->line + (size_t)l->w * nact;
@@ -274,6 +382,30 @@ lim_process(struct dsp_stage *st, const float *in, float *out,
 		}
 		l->w = l->w + 1 == l->size ? 0 : l->w + 1;
 		l->n++;
+		i++;
+		/* lim_resting(), with the average just taken */
+		if (l->quiet > 2 * l->L + 2 && l->shortcut &&
+		    l->thr.left == 0 && lim_next_gain(l, a, l->g) == l->g)
+			break;
+	}
+	return i;
+}
+
+static void lim_process(struct dsp_stage *st, const float *in, float *out,
+    unsigned frames) TP_REALTIME;
+
+static void
+lim_process(struct dsp_stage *st, const float *in, float *out,
+    unsigned frames)
+{
+	unsigned ch = st->in_channels, i = 0;
+
+	while (i < frames) {
+		if (lim_resting(st->state))
+			i += lim_rest(st, in + (size_t)i * ch,
+			    out + (size_t)i * ch, frames - i);
+		i += lim_steps(st, in + (size_t)i * ch, out + (size_t)i * ch,
+		    frames - i);
 	}
 }
 

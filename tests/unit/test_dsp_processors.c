@@ -402,6 +402,70 @@ test_limiter_changes_keep_the_ceiling(void **state)
 	free(buf);
 }
 
+/*
+ * At rest the limiter takes a shorter loop (dsp/dynamics.c); it must give
+ * bit for bit what the full loop gives (TIDEPOOL_DSP_PLAIN), across
+ * bursts, the recoveries after them, a threshold glide, release and
+ * lookahead changes, in blocks of random sizes, on two of three channels.
+ */
+static void
+test_limiter_rest_matches_steps(void **state)
+{
+	enum { N = 240000, CH = 3 };
+	const double v[] = { -1, 5, 5 };
+	struct dsp_stage *st[2];
+	float *in = floats((size_t)N * CH), *out[2];
+	unsigned i, n, f, k;
+	uint64_t r = 7;
+
+	(void)state;
+	noise(in, (size_t)N * CH, 0.5, 3);
+	/* 2000-frame bursts to +6 dBFS, 38000 quiet frames after each:
+	   long enough for the gain to settle and the shortcut to run. */
+	for (i = 0; i < N * CH; i++)
+		if ((i / CH) % 40000 >= 20000 && (i / CH) % 40000 < 22000)
+			in[i] *= 4;
+	setenv("TIDEPOOL_DSP_PLAIN", "1", 1);
+	st[0] = make("limiter", CH, v, 3, 0x5);
+	unsetenv("TIDEPOOL_DSP_PLAIN");
+	st[1] = make("limiter", CH, v, 3, 0x5);
+	for (f = 0; f < 2; f++)
+		out[f] = floats((size_t)N * CH);
+	for (i = 0, k = 0; i < N; i += n) {
+		r = r * 6364136223846793005ull + 1;
+		n = 1 + (unsigned)(r >> 33) % 700;
+		if (i + n > N)
+			n = N - i;
+		/* Changes at the first block boundary past each mark. */
+		for (f = 0; f < 2; f++) {
+			if (k == 0 && i >= 90000)
+				assert_int_equal(dsp_stage_set(st[f], 0, -6),
+				    DSP_OK);
+			if (k == 1 && i >= 130000)
+				assert_int_equal(dsp_stage_set(st[f], 1, 1),
+				    DSP_OK);
+			if (k == 2 && i >= 170000)
+				assert_int_equal(dsp_stage_set(st[f], 2, 2),
+				    DSP_OK);
+			dsp_stage_process(st[f], in + (size_t)i * CH,
+			    out[f] + (size_t)i * CH, n);
+		}
+		if ((k == 0 && i >= 90000) || (k == 1 && i >= 130000) ||
+		    (k == 2 && i >= 170000))
+			k++;
+	}
+	for (i = 0; i < N * CH; i++)
+		if (memcmp(&out[0][i], &out[1][i], sizeof(float)) != 0)
+			fail_msg("frame %u channel %u: %.9g sample by sample, "
+			    "%.9g with the shortcut", i / CH, i % CH,
+			    out[0][i], out[1][i]);
+	for (f = 0; f < 2; f++) {
+		dsp_stage_del(st[f]);
+		free(out[f]);
+	}
+	free(in);
+}
+
 /* ---- compressor -------------------------------------------------------- */
 
 /* The static curve with threshold t, ratio r, knee w: output level for
@@ -773,6 +837,7 @@ main(void)
 		cmocka_unit_test(test_limiter_ceiling),
 		cmocka_unit_test(test_limiter_latency),
 		cmocka_unit_test(test_limiter_changes_keep_the_ceiling),
+		cmocka_unit_test(test_limiter_rest_matches_steps),
 		cmocka_unit_test(test_compressor_curve),
 		cmocka_unit_test(test_compressor_timing),
 		cmocka_unit_test(test_meter),
