@@ -52,6 +52,21 @@ pole(double rate, double ms)
 	return exp(-1.0 / (ms / 1000.0 * rate));
 }
 
+/* The loudest acted-on channel of the frame at f, and no less than
+   floor: both processors link their channels. */
+static inline float
+frame_peak(const struct dsp_stage *st, const float *f, float floor)
+{
+	float peak = floor, x;
+	unsigned k;
+
+	for (k = 0; k < st->nact; k++) {
+		x = fabsf(f[st->act[k]]);
+		peak = x > peak ? x : peak;
+	}
+	return peak;
+}
+
 /* ---- limiter ---------------------------------------------------------- */
 
 enum { L_THRESHOLD, L_RELEASE, L_LOOKAHEAD };
@@ -247,6 +262,25 @@ lim_average(const struct limiter *l)
 	return a > 1 ? 1 : a < 0 ? 0 : a;
 }
 
+/* Frame fi into slot w of the line, and the frame of slot rd out to fo
+   at gain g, held under the threshold it came in with.  With L = 0, rd
+   is w: in, then out, so the sample leaves at once. */
+static inline void
+lim_delay(const struct dsp_stage *st, struct limiter *l, unsigned w,
+    unsigned rd, double g, const float *fi, float *fo)
+{
+	unsigned nact = st->nact, k;
+	float *wl = l->line + (size_t)w * nact, x, lim = l->ceil[rd];
+	const float *rl = l->line + (size_t)rd * nact;
+
+	for (k = 0; k < nact; k++)
+		wl[k] = fi[st->act[k]];
+	for (k = 0; k < nact; k++) {
+		x = (float)(rl[k] * g);
+		fo[st->act[k]] = x > lim ? lim : x < -lim ? -lim : x;
+	}
+}
+
 /* frames frames at in, as lim_steps() would take them, until one goes
    above the threshold; returns how many it took. */
 static unsigned lim_rest(struct dsp_stage *st, const float *in, float *out,
@@ -257,40 +291,26 @@ lim_rest(struct dsp_stage *st, const float *in, float *out,
     unsigned frames)
 {
 	struct limiter *l = st->state;
-	const unsigned char *act = st->act;
-	unsigned ch = st->in_channels, nact = st->nact, size = l->size;
+	unsigned ch = st->in_channels, size = l->size;
 	/* The slot written and the slot read, kept here rather than in
 	   *l, which every store to the rings could otherwise change. */
-	unsigned w = l->w, rd = before(l, l->L), i, k;
+	unsigned w = l->w, rd = before(l, l->L), i;
 	double thr = l->thr.cur, g = l->g;
-	float ceil = (float)thr, peak, x, lim;
-	const float *fi, *rl;
-	float *fo, *wl;
+	float ceil = (float)thr;
+	const float *fi;
+	float *fo;
 
 	for (i = 0; i < frames; i++) {
 		fi = in + (size_t)i * ch;
 		fo = out + (size_t)i * ch;
-		peak = 0;
-		for (k = 0; k < nact; k++) {
-			x = fabsf(fi[act[k]]);
-			peak = x > peak ? x : peak;
-		}
-		if (peak > thr)
+		if (frame_peak(st, fi, 0) > thr)
 			break;
 		/* Need 1, so the minimum and its average stay 1 and the
 		   running sum gains 1 - 1 = 0. */
 		l->need[w] = 1.0;
 		l->hold[w] = 1.0;
 		l->ceil[w] = ceil;
-		wl = l->line + (size_t)w * nact;
-		for (k = 0; k < nact; k++)
-			wl[k] = fi[act[k]];
-		rl = l->line + (size_t)rd * nact;
-		lim = l->ceil[rd];
-		for (k = 0; k < nact; k++) {
-			x = (float)(rl[k] * g);
-			fo[act[k]] = x > lim ? lim : x < -lim ? -lim : x;
-		}
+		lim_delay(st, l, w, rd, g, fi, fo);
 		w = w + 1 == size ? 0 : w + 1;
 		rd = rd + 1 == size ? 0 : rd + 1;
 	}
@@ -330,22 +350,18 @@ lim_steps(struct dsp_stage *st, const float *in, float *out,
     unsigned frames)
 {
 	struct limiter *l = st->state;
-	unsigned ch = st->in_channels, nact = st->nact, W = l->L + 1;
-	unsigned i, k, r;
-	double thr, need, a;
-	float peak, x, lim, *wl;
-	const float *fi, *rl;
+	unsigned ch = st->in_channels, W = l->L + 1;
+	unsigned i, r;
+	double thr, need;
+	float peak;
+	const float *fi;
 	float *fo;
 
 	for (i = 0; i < frames;) {
 		fi = in + (size_t)i * ch;
 		fo = out + (size_t)i * ch;
 		thr = dsp_ramp_next(&l->thr);
-		peak = 0;
-		for (k = 0; k < nact; k++) {
-			x = fabsf(fi[st->act[k]]);
-			peak = x > peak ? x : peak;
-		}
+		peak = frame_peak(st, fi, 0);
 		need = peak > thr ? thr / peak : 1.0;
 		l->need[l->w] = need;
 		l->ceil[l->w] = (float)thr;
@@ -366,26 +382,13 @@ lim_steps(struct dsp_stage *st, const float *in, float *out,
 		r = before(l, W);
 		l->sum += l->dq_val[l->dq_head] - l->hold[r];
 		l->hold[l->w] = l->dq_val[l->dq_head];
-		a = lim_average(l);
-		l->g = lim_next_gain(l, a, l->g);
+		l->g = lim_next_gain(l, lim_average(l), l->g);
 
-		/* In, then out: with L = 0 the sample leaves at once. */
-		wl = l->line + (size_t)l->w * nact;
-		for (k = 0; k < nact; k++)
-			wl[k] = fi[st->act[k]];
-		r = before(l, l->L);
-		rl = l->line + (size_t)r * nact;
-		lim = l->ceil[r];
-		for (k = 0; k < nact; k++) {
-			x = (float)(rl[k] * l->g);
-			fo[st->act[k]] = x > lim ? lim : x < -lim ? -lim : x;
-		}
+		lim_delay(st, l, l->w, before(l, l->L), l->g, fi, fo);
 		l->w = l->w + 1 == l->size ? 0 : l->w + 1;
 		l->n++;
 		i++;
-		/* lim_resting(), with the average just taken */
-		if (l->quiet > 2 * l->L + 2 && l->shortcut &&
-		    l->thr.left == 0 && lim_next_gain(l, a, l->g) == l->g)
+		if (lim_resting(l))
 			break;
 	}
 	return i;
@@ -529,16 +532,13 @@ comp_process(struct dsp_stage *st, const float *in, float *out,
 	double t = st->values[C_THRESHOLD], r = st->values[C_RATIO];
 	double w = st->values[C_KNEE], want, g;
 	const float *fi;
-	float *fo, peak, x;
+	float *fo, peak;
 
 	for (i = 0; i < frames; i++) {
 		fi = in + (size_t)i * ch;
 		fo = out + (size_t)i * ch;
-		peak = 1e-10f;	/* -200 dB: the log of silence */
-		for (k = 0; k < nact; k++) {
-			x = fabsf(fi[st->act[k]]);
-			peak = x > peak ? x : peak;
-		}
+		/* -200 dB at least: the log of silence */
+		peak = frame_peak(st, fi, 1e-10f);
 		want = curve(DB_PER_LN * log(peak), t, r, w);
 		c->env = want + (c->env - want) *
 		    (want < c->env ? c->acoef : c->rcoef);
