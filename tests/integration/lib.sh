@@ -11,6 +11,10 @@ if [ -z "${RTSAN_OPTIONS:-}" ] && command -v llvm-symbolizer >/dev/null; then
 	RTSAN_OPTIONS="halt_on_error=1:external_symbolizer_path=$(command -v llvm-symbolizer)"
 	export RTSAN_OPTIONS
 fi
+# Debian's own python3 (which has what the tests import), not a wrapper
+# that a PATH set up for other work may put first: pyenv's shims are shell
+# scripts that cost tenths of a second a call on a busy machine.
+[ -x /usr/bin/python3 ] && python3() { /usr/bin/python3 "$@"; }
 TAP_N=0
 TAP_FAILED=0
 T=$(mktemp -d /tmp/tidepool-test.XXXXXX)
@@ -108,16 +112,17 @@ stop_jack() {
 	JACK_PID=
 }
 
-# wait_for SECONDS COMMAND...: polls until COMMAND succeeds.
+# wait_for SECONDS COMMAND...: polls until COMMAND succeeds, for at most
+# SECONDS of wall time however long each try takes.
 wait_for() {
-	limit=$(($1 * 10)); shift
-	i=0
-	while [ $i -lt $limit ]; do
+	# local (dash has it): COMMAND may be a function that waits itself.
+	local wait_until
+	wait_until=$(($(date +%s) + $1)); shift
+	while :; do
 		"$@" >/dev/null 2>&1 && return 0
+		[ "$(date +%s)" -lt "$wait_until" ] || return 1
 		sleep 0.1
-		i=$((i + 1))
 	done
-	return 1
 }
 
 # tone_config FILE STAGES: the daemon config most tests use: 48 kHz, 64
@@ -159,6 +164,41 @@ stop_daemon() {
 	return $rc
 }
 
+# callbacks: how many times the audio callback has run, from status.
+callbacks() {
+	json_get "$(ctl --json status)" callbacks
+}
+
+# callbacks_above N, state_is STATE, source_is PREFIX: whether the daemon
+# is there yet; for wait_for, which polls them with a deadline.
+callbacks_above() {
+	n=$(callbacks 2>/dev/null) && [ "${n:-0}" -gt "$1" ]
+}
+state_is() {
+	[ "$(json_get "$(ctl --json status)" state 2>/dev/null)" = "$1" ]
+}
+source_is() {
+	case $(json_get "$(ctl --json status)" source 2>/dev/null) in
+	"$1"*) return 0 ;;
+	esac
+	return 1
+}
+
+# no_sanitizer_report LOG: one check that LOG holds no sanitizer report,
+# in the runs whose reports land there.  RealtimeSanitizer (build/rtsan)
+# writes to stderr; tests/integration/sanitizers.sh sends ASan's, UBSan's
+# and TSan's to files of their own and checks those; a release build has
+# nothing that could report, so no check is made there.
+no_sanitizer_report() {
+	[ "${BIN##*/}" = release ] && return 0
+	case "${ASAN_OPTIONS:-}${UBSAN_OPTIONS:-}${TSAN_OPTIONS:-}" in
+	*log_path=*) return 0 ;;
+	esac
+	! grep -Eq 'Sanitizer|runtime error' "$1"
+	check $? "no sanitizer report in $(basename "$1")"
+	grep -E 'Sanitizer|runtime error' "$1" | head -n 20 | sed 's/^/# /'
+}
+
 # json_get JSON KEY.PATH: prints one value (python3 is on every machine).
 json_get() {
 	printf '%s' "$1" | python3 -c 'import json,sys
@@ -183,6 +223,14 @@ rms_db() {
 residual_db() {
 	sox -m -v 1 "$1" -v -1 "$2" -n stats 2>&1 |
 	    awk '/^RMS lev dB/ {print $4; exit}'
+}
+
+# decoded_frames FILE: the frames sox decodes from FILE, whatever its
+# header says (soxi -s reads only the header).
+decoded_frames() {
+	c=$(soxi -c "$1" 2>/dev/null) || return 1
+	b=$(sox "$1" -t f32 - 2>/dev/null | wc -c)
+	echo $((b / 4 / c))
 }
 
 # below X LIMIT: X < LIMIT, for floats and -inf.
