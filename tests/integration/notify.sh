@@ -1,10 +1,16 @@
 #!/bin/sh
 # sd_notify as systemd would see it: the daemon gets a NOTIFY_SOCKET of our
-# own (a datagram socket this test reads) and a 1 s watchdog.  READY=1 once
-# audio runs, STATUS= lines with the live summary, WATCHDOG=1 about every
-# 0.5 s while the callback runs, none while the JACK server is stopped
-# (SIGSTOP: the audio path stalls, so systemd would restart the service),
-# pings again after SIGCONT, RELOADING=1 around a reload, STOPPING=1.
+# own (a datagram socket this test reads) and a 1 s watchdog.  No READY=1
+# while there is no audio (the daemon starts before the JACK server does),
+# READY=1 once audio runs, STATUS= lines with the live summary, WATCHDOG=1
+# about every 0.5 s while the callback runs, none while the JACK server is
+# stopped (SIGSTOP: the audio path stalls, so systemd would restart the
+# service), pings again after SIGCONT, RELOADING=1 then READY=1 around a
+# reload, STOPPING=1.
+#
+# What the daemon sent before a given moment is known for sure by sending
+# a marker datagram of our own at that moment and waiting for it in the
+# log: the socket keeps the order.
 . tests/integration/lib.sh
 
 N=$T/notify.log
@@ -21,57 +27,78 @@ LISTENER=$!
 trap 'kill $LISTENER 2>/dev/null; cleanup' EXIT
 wait_for 5 test -S "$T/notify.sock"
 
-# pings SECONDS: WATCHDOG=1 messages that arrive within that long.
-pings() {
-	a=$(grep -c "WATCHDOG=1" "$N")
-	sleep "$1"
-	b=$(grep -c "WATCHDOG=1" "$N")
-	echo $((b - a))
+# mark NAME: sends MARK=NAME to the notify socket and waits until the
+# listener has logged it, so everything sent before is in the log.
+mark() {
+	python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.sendto(("MARK=" + sys.argv[2]).encode(), sys.argv[1])' "$T/notify.sock" "$1"
+	wait_for 10 grep -q "MARK=$1\$" "$N"
+}
+
+# between A B WHAT: how many WHAT messages came between marks A and B.
+between() {
+	sed -n "/MARK=$1\$/,/MARK=$2\$/p" "$N" | grep -c "$3"
 }
 
 tone_config "$T/a.conf" "[stage.vol]
 type = gain"
-start_jack 64
-check $? "a private JACK dummy server starts"
+# The daemon first, with no JACK server of that name yet.
+JACK_DEFAULT_SERVER=tidepool-$$-$(date +%s%N)
+export JACK_DEFAULT_SERVER
 NOTIFY_SOCKET=$T/notify.sock WATCHDOG_USEC=1000000 start_daemon "$T/a.conf"
-check $? "tidepoold starts with NOTIFY_SOCKET and WATCHDOG_USEC"
-wait_for 10 grep -q "READY=1" "$N"
-check $? "READY=1 arrives"
-cbs=$(json_get "$(ctl --json status)" callbacks)
+check $? "tidepoold starts with NOTIFY_SOCKET and WATCHDOG_USEC, no server yet"
+wait_for 10 state_is disconnected
+check $? "with no server it says disconnected"
+mark nosrv
+! grep -q "READY=1" "$N"
+check $? "and has not sent READY=1"
+launch_jack 64
+check $? "then the JACK dummy server starts"
+wait_for 30 grep -q "READY=1" "$N"
+check $? "READY=1 arrives once the daemon has found it"
+mark ready
+cbs=$(callbacks)
 [ "$cbs" -gt 0 ]
-check $? "once audio runs ($cbs callbacks by now)"
+check $? "and the callbacks run ($cbs by now)"
 wait_for 5 grep -q "STATUS=running: 48000 Hz/64, load p99 .*xruns" "$N"
 check $? "STATUS= carries rate/period, load p99 and xruns"
 grep "STATUS=" "$N" | tail -n 1 | sed 's/^[0-9.]* /# /'
 
-n=$(pings 3)
-[ "$n" -ge 4 ] && [ "$n" -le 8 ]
-check $? "WATCHDOG=1 at about half the 1 s watchdog ($n in 3 s)"
+# The pings' spacing from the listener's own clock: the median of 6
+# intervals, so that one ping delayed by a busy machine does not count.
+wait_for 20 sh -c "[ \$(sed -n '/MARK=ready\$/,\$p' '$N' | grep -c WATCHDOG=1) -ge 7 ]"
+check $? "WATCHDOG=1 keeps coming while audio runs"
+gap=$(sed -n '/MARK=ready$/,$p' "$N" | grep "WATCHDOG=1" | head -n 7 |
+    awk 'NR > 1 { print $1 - t } { t = $1 }' | sort -n | sed -n 4p)
+awk -v g="$gap" 'BEGIN { exit !(g > 0.3 && g < 0.7) }'
+check $? "at about half the 1 s watchdog (median gap $gap s)"
 
 kill -STOP "$JACK_PID"
-sleep 1
-n=$(pings 3)
-state=$(json_get "$(ctl --json status)" state)
+wait_for 10 state_is disconnected
+check $? "with the JACK server stopped, the socket still answers: disconnected"
+mark stopped
+sleep 2
+mark stopped2
+n=$(between stopped stopped2 WATCHDOG=1)
 [ "$n" -eq 0 ]
-check $? "with the JACK server stopped, no WATCHDOG=1 ($n in 3 s)"
-[ "$state" = disconnected ]
-check $? "and the socket still answers: status says $state"
+check $? "and no WATCHDOG=1 comes while it is ($n in 2 s)"
 kill -CONT "$JACK_PID"
-wait_for 30 sh -c "[ \$(grep -c WATCHDOG=1 '$N') -gt $(grep -c WATCHDOG=1 "$N") ]"
+mark cont
+wait_for 30 sh -c "sed -n '/MARK=cont\$/,\$p' '$N' | grep -q WATCHDOG=1"
 check $? "after SIGCONT the pings come back"
 pf=$(json_get "$(ctl --json stats)" page_faults.callback_thread)
 [ "$pf" -ge 0 ]
 check $? "the new audio thread named itself again (its page faults: $pf)"
 sed 's/^/# /' "$T/daemon.log" | grep -v "ALSA\|Jack\|jack\|Cannot" | tail -n 4
 
-a=$(wc -l <"$N")
+mark reload
 expect "reload" ctl reload
-sleep 0.3
-tail -n +$((a + 1)) "$N" | grep -q "RELOADING=1|MONOTONIC_USEC=[0-9]" &&
-    tail -n +$((a + 1)) "$N" | grep -A100 "RELOADING=1" | grep -q "READY=1"
+wait_for 10 sh -c "sed -n '/MARK=reload\$/,\$p' '$N' | grep -A100 'RELOADING=1|MONOTONIC_USEC=[0-9]' | grep -q READY=1"
 check $? "a reload sends RELOADING=1 with MONOTONIC_USEC, then READY=1"
 stop_daemon
 check $? "SIGTERM stops the daemon"
+mark end
 grep -q "STOPPING=1" "$N"
 check $? "STOPPING=1 arrives"
 finish
