@@ -11,8 +11,9 @@
 #               callback plays silence for the gap, counts source_starved,
 #               and the file resumes when data flows again.
 #
-# Rates are compared with wide margins (hundreds against a handful), never
-# timed tightly: the machine is shared.
+# Lateness is measured as a share of the callbacks in a window, both counts
+# the daemon's own (so a slow machine shrinks the window, not the share),
+# and a change is waited for with a deadline, never assumed after a sleep.
 . tests/integration/lib.sh
 
 write_config() {	# write_config FILE BURN-STAGE-TEXT
@@ -29,12 +30,22 @@ stat() {
 	json_get "$(ctl --json stats)" "$1"
 }
 
-# late_in SECONDS: how many callbacks were late over that long.
-late_in() {
-	a=$(stat xruns.late)
-	sleep "$1"
-	b=$(stat xruns.late)
-	echo $((b - a))
+# late_share: the percentage of callbacks that were late over the next
+# 200 or more, from the daemon's own counters.
+late_share() {
+	s0=$(ctl --json stats) || return 1
+	wait_for 60 callbacks_above $(($(json_get "$s0" callbacks) + 200)) ||
+	    return 1
+	s1=$(ctl --json stats) || return 1
+	python3 -c 'import json, sys
+a, b = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+n = b["callbacks"] - a["callbacks"]
+print(round(100 * (b["xruns"]["late"] - a["xruns"]["late"]) / n))' "$s0" "$s1"
+}
+
+# late_share_is OP PERCENT: late_share compared, for wait_for.
+late_share_is() {
+	p=$(late_share) && [ "$p" "$1" "$2" ]
 }
 
 start_jack 64
@@ -45,20 +56,18 @@ load = 0
 "
 TIDEPOOL_TEST_STALL_DECODE=96000:700 start_daemon "$T/a.conf"
 check $? "tidepoold starts with a burn stage at load 0"
-wait_for 10 sh -c "test \$('$BIN/tidepoolctl' -s '$T/control.sock' --json status | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"callbacks\"])') -gt 500"
+wait_for 10 callbacks_above 500
 check $? "the callback runs"
 
-quiet=$(late_in 1)
-echo "# late callbacks in 1 s at load 0: $quiet"
+quiet=$(late_share)
+echo "# late callbacks at load 0: $quiet %"
 
 # ---- overload -----------------------------------------------------------
 expect "set slow.load 1.5 (each callback takes 1.5 periods)" \
     ctl set slow.load 1.5
-sleep 0.3
-hot=$(late_in 1)
-echo "# late callbacks in 1 s at load 1.5: $hot"
-[ "$hot" -gt 200 ] && [ "$hot" -gt $((quiet * 10)) ]
-check $? "overloaded, the callbacks are counted late ($hot in 1 s, $quiet quiet)"
+# Each callback takes 1.5 periods: every one is late.
+wait_for 20 late_share_is -ge 90
+check $? "overloaded, at least 90 % of the callbacks are counted late ($(late_share) %, $quiet % quiet)"
 stats=$(ctl --json stats)
 expect "the episodes name the cause 'late' and a load above 1" python3 -c '
 import json, sys
@@ -72,25 +81,23 @@ echo "# load p99 while overloaded: $(json_get "$stats" load.p99)"
 expect "the socket still answers while the audio is overloaded" ctl status
 expect "and takes a parameter change" ctl set vol.gain -1
 
+# Back on time: under 25 % late (a loaded machine makes some callbacks
+# late by itself; none of them is a burn's 1.5 periods).
 expect "set slow.load 0 removes the burn" ctl set slow.load 0
-sleep 0.5
-cool=$(late_in 1)
-echo "# late callbacks in 1 s after set slow.load 0: $cool"
-[ "$cool" -lt $((hot / 10)) ]
-check $? "after set, the callbacks are on time again ($cool late in 1 s)"
+wait_for 20 late_share_is -lt 25
+check $? "after set, the callbacks are on time again ($(late_share) % late)"
 
 expect "overload again" ctl set slow.load 1.5
-sleep 0.3
-hot2=$(late_in 1)
+wait_for 20 late_share_is -ge 90
+check $? "overloaded again"
 write_config "$T/a.conf" ""
 expect "a reload without the burn stage is taken while overloaded" ctl reload
-sleep 0.5
-cool2=$(late_in 1)
-echo "# late in 1 s: $hot2 overloaded, $cool2 after the reload"
-[ "$hot2" -gt 200 ] && [ "$cool2" -lt $((hot2 / 10)) ]
-check $? "after the reload, the callbacks are on time again"
-expect "the chain no longer has the burn stage" sh -c \
-    "! '$BIN/tidepoolctl' -s '$T/control.sock' --json chain | grep -q '\"slow\"'"
+wait_for 20 late_share_is -lt 25
+check $? "after the reload, the callbacks are on time again ($(late_share) % late)"
+ctl --json chain >"$T/chain.json"
+check $? "chain answers"
+! grep -q '"slow"' "$T/chain.json" && grep -q '"vol"' "$T/chain.json"
+check $? "the chain no longer has the burn stage"
 
 # ---- starvation ---------------------------------------------------------
 # First without the stall (the file is shorter than where it would start):
@@ -110,23 +117,24 @@ expect "stats reset" ctl stats reset
 expect "record starts" ctl record "$T/rec.wav"
 expect "play --once a file whose decoding will stall" \
     ctl play --once "$T/tone.wav"
-# Watch the episodes while it plays: on a busy machine the ring of the
-# last 16 may fill with the dummy server's own xruns soon after.
+# Watch the episodes while it plays, on one connection and without pause:
+# on a busy machine the dummy server's own xruns can push an episode out
+# of the ring of the last 16 within some 40 ms (two callbacks each).
 python3 - "$T/control.sock" >"$T/episodes.out" 2>&1 <<'PY'
 import json, socket, sys, time
-def ask(line):
-    with socket.socket(socket.AF_UNIX) as s:
-        s.connect(sys.argv[1]); s.sendall(line.encode() + b"\n")
-        return json.loads(s.makefile("rb").readline())
-longest, end = 0, time.monotonic() + 15
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+f = s.makefile("rb")
+longest, end = 0, time.monotonic() + 30
 while time.monotonic() < end:
-    for e in ask("stats")["episodes"]:
+    s.sendall(b"stats\nstatus\n")
+    stats, status = json.loads(f.readline()), json.loads(f.readline())
+    for e in stats["episodes"]:
         if "source_starved" in e["causes"]:
             longest = max(longest, e["callbacks"])
-    if ask("status")["source"].startswith("tone"):
+    if status["source"].startswith("tone"):
         print("longest source_starved episode: %d callbacks" % longest)
         sys.exit(0)
-    time.sleep(0.1)
 sys.exit("the file did not end")
 PY
 check $? "the file plays to its end, and the configured tone comes back"
@@ -136,35 +144,40 @@ stats=$(ctl --json stats)
 starved=$(json_get "$stats" xruns.source_starved)
 frames=$(json_get "$stats" xruns.starved_frames)
 echo "# source_starved callbacks: $starved, starved frames: $frames ($(awk -v f="$frames" 'BEGIN { printf "%.0f", f / 48 }') ms)"
-[ "$starved" -gt 100 ]
+# How much audio the 700 ms stall costs depends on how fast the machine
+# runs the dummy server; the counts and the recording must agree.
+[ "$starved" -gt 0 ] && [ "$frames" -gt 0 ]
 check $? "the stall is counted as source_starved ($starved callbacks)"
-awk -v f="$frames" 'BEGIN { exit !(f > 0.3 * 48000 && f < 1.5 * 48000) }'
-check $? "the silence put in its place is about the stall ($frames frames)"
 n=$(sed -n 's/^longest source_starved episode: \([0-9]*\).*/\1/p' "$T/episodes.out")
-[ "${n:-0}" -gt 100 ]
-check $? "an episode of over 100 callbacks names the cause source_starved (${n:-none})"
+[ "${n:-0}" -ge "$starved" ]
+check $? "one episode names the cause source_starved and holds every starved callback (${n:-none} >= $starved)"
 
-# In the recording: the tone, the file, one gap of silence where the
-# decoding stalled, the rest of the file, the tone again.
+# In the recording: the tone, the file, one run of silence (exact zeros)
+# where the decoding stalled, the rest of the file, the tone again.
 python3 - "$T/rec.wav" >"$T/gap.out" 2>&1 <<'PY'
 import struct, subprocess, sys
-raw = subprocess.run(["sox", sys.argv[1], "-t", "f32", "-c", "1", "-"],
+raw = subprocess.run(["sox", sys.argv[1], "-t", "f32", "-"],
     capture_output=True, check=True).stdout
-x = struct.unpack("<%df" % (len(raw) // 4), raw)
-win = 480                               # 10 ms at 48 kHz
-silent = [max(map(abs, x[i:i + win])) < 1e-4
-          for i in range(0, len(x) - win + 1, win)]
+x = struct.unpack("<%df" % (len(raw) // 4), raw)[0::2]
 best = run = 0
-for s in silent:
-    run = run + 1 if s else 0
+for v in x:
+    run = run + 1 if v == 0.0 else 0
     best = max(best, run)
-print("longest silence %d ms of %d ms" % (best * 10, len(silent) * 10))
-assert 300 <= best * 10 <= 1500, best
+# The file (peak 0.5) is louder than the tone (0.1): count the 1 ms
+# windows, one period of its 1 kHz, in which it sounds.
+loud = sum(max(map(abs, x[i:i + 48])) > 0.3 for i in range(0, len(x) - 47, 48))
+print("silence %d frames, file %d ms, recording %d ms" % (
+    best, loud, len(x) // 48))
 PY
-check $? "the recording has a gap of silence where decoding stalled ($(tail -n 1 "$T/gap.out"))"
+sed 's/^/# /' "$T/gap.out"
+gap=$(awk '/^silence/ { print $2 }' "$T/gap.out")
+loud=$(awk '/^silence/ { print $5 }' "$T/gap.out")
+[ -n "$gap" ] && [ "$gap" -ge $((frames - 64)) ] && [ "$gap" -le $((frames + 64)) ]
+check $? "the recording has one gap of silence where decoding stalled, as long as counted (${gap:-no} frames, $frames counted)"
+[ -n "$loud" ] && [ "$loud" -ge 3995 ] && [ "$loud" -le 4005 ]
+check $? "and the whole 4 s file around it: it played to its end (${loud:-no} ms)"
 expect "the daemon still answers after the stall" ctl status
-expect "no sanitizer report in the daemon's log" sh -c \
-    "! grep -q 'Sanitizer' '$T/daemon.log'"
+no_sanitizer_report "$T/daemon.log"
 stop_daemon
 check $? "SIGTERM stops the daemon cleanly"
 finish
