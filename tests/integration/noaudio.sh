@@ -23,10 +23,17 @@ gain = -3
 CONF
 start_daemon "$T/a.conf"
 check $? "tidepoold starts with no audio device and answers status"
-expect "status says disconnected" sh -c \
-    "'$BIN/tidepoolctl' -s '$T/control.sock' --json status | grep -q '\"state\":\"disconnected\"'"
+wait_for 10 state_is disconnected
+check $? "status says disconnected (within 10 s)"
 expect "the log says which device it is looking for" \
     grep -q "nosuchcard" "$T/daemon.log"
+# Backoff: 0.5 s, doubling up to 10 s.  The delays are the daemon's own
+# words, so the check does not time anything.
+wait_for 30 sh -c "[ \$(grep -c 'retrying in' '$T/daemon.log') -ge 4 ]"
+delays=$(sed -n 's/.*retrying in \([0-9.]*\) s.*/\1/p' "$T/daemon.log" |
+    head -n 4 | tr '\n' ' ')
+[ "$delays" = "0.5 1.0 2.0 4.0 " ]
+check $? "it retries with backoff, 0.5 s doubling ($delays)"
 
 sed -i 's/gain = -3/gain = -6/' "$T/a.conf"
 expect "reload while disconnected" ctl reload
