@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "daemon/chainbuild.h"
+#include "daemon/engine.h"
 
 static void
 list_types(char *buf, size_t len)
@@ -47,29 +48,28 @@ int
 chainbuild_check(const struct dsp_type *t, unsigned p, double rate,
     double value, char *err, size_t errlen)
 {
-	const struct dsp_param *d = &t->params[p];
-	double max = d->max;
+	const struct dsp_param *d;
 
-	if (d->flags & DSP_PARAM_BOOL) {
-		if (value != 0 && value != 1) {
-			snprintf(err, errlen, "must be 0 or 1 (or yes/no)");
-			return -1;
-		}
+	switch (dsp_param_check(t, p, rate, value)) {
+	case DSP_OK:
 		return 0;
-	}
-	if ((d->flags & DSP_PARAM_NYQUIST) && rate / 2 < max)
-		max = rate / 2;
-	if (!(value >= d->min) || !(value <= max) ||
-	    ((d->flags & DSP_PARAM_NYQUIST) && value >= rate / 2)) {
-		if (d->flags & DSP_PARAM_NYQUIST)
-			snprintf(err, errlen, "must be between %g and %g "
-			    "(below rate/2)", d->min, max);
-		else
-			snprintf(err, errlen, "must be between %g and %g",
-			    d->min, max);
+	case DSP_ERANGE:
+		break;
+	default:
+		snprintf(err, errlen, "no such parameter");
 		return -1;
 	}
-	return 0;
+	/* Out of range: say what the range is (dsp/ said only that). */
+	d = &t->params[p];
+	if (d->flags & DSP_PARAM_BOOL)
+		snprintf(err, errlen, "must be 0 or 1 (or yes/no)");
+	else if (d->flags & DSP_PARAM_NYQUIST)
+		snprintf(err, errlen, "must be between %g and %g (below "
+		    "rate/2)", d->min, rate / 2 < d->max ? rate / 2 : d->max);
+	else
+		snprintf(err, errlen, "must be between %g and %g", d->min,
+		    d->max);
+	return -1;
 }
 
 /*
@@ -155,12 +155,7 @@ build_stage(const struct config *cfg, const struct config_stage *cs,
 		    cs->type, names);
 		return NULL;
 	}
-	memset(&setup, 0, sizeof(setup));
-	setup.rate = rate;
-	setup.channels = channels;
-	setup.max_frames = max_frames;
-	for (k = 0; k < t->nparams; k++)
-		setup.values[k] = t->params[k].def;
+	dsp_setup_init(&setup, t, rate, channels, max_frames);
 
 	for (k = 0; k < cs->nkeys; k++) {
 		kv = &cs->keys[k];
@@ -241,9 +236,9 @@ chainbuild_new(const struct config *cfg, double rate, unsigned channels,
 	struct dsp_stage *st;
 	unsigned i, ch = channels;
 
-	if (cfg->nstages > CHAINBUILD_MAX_STAGES) {
+	if (cfg->nstages > ENGINE_MAX_STAGES) {
 		snprintf(err, errlen, "%s: %u stages; at most %d", cfg->path,
-		    cfg->nstages, CHAINBUILD_MAX_STAGES);
+		    cfg->nstages, ENGINE_MAX_STAGES);
 		return NULL;
 	}
 	chain = dsp_chain_new(channels, max_frames, rate);

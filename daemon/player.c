@@ -152,7 +152,7 @@ player_refill(struct player *p, struct engine *e, struct rtpool *pool)
 	while (p->queued < p->depth) {
 		/* Full of stale blocks only while no callback runs to drop
 		   them (the device is gone): wait, decode nothing. */
-		if (rtchan_count(&e->feed) >= rtchan_capacity(&e->feed))
+		if (engine_feed_full(e))
 			return;
 		b = rtpool_get(pool);
 		if (b == NULL) {
@@ -162,10 +162,10 @@ player_refill(struct player *p, struct engine *e, struct rtpool *pool)
 		p->queued++;
 		if (fill(p, e, b)) {
 			p->state = PLAYER_DRAINING;
-			(void)rtchan_push_spsc(&e->feed, b);	/* room seen */
+			(void)engine_feed_push_spsc(e, b);	/* room seen */
 			return;
 		}
-		(void)rtchan_push_spsc(&e->feed, b);	/* room seen */
+		(void)engine_feed_push_spsc(e, b);	/* room seen */
 	}
 }
 
