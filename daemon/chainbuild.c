@@ -265,3 +265,43 @@ fail:
 	dsp_chain_del(chain);
 	return NULL;
 }
+
+void
+chainbuild_param_doc(const struct dsp_type *t, unsigned p, char *buf,
+    size_t len)
+{
+	const struct dsp_param *d = &t->params[p];
+	int unit = d->unit[0] != '\0' && strcmp(d->unit, d->name) != 0;
+
+	if (d->flags & DSP_PARAM_BOOL)
+		snprintf(buf, len, "yes/no");
+	else if (d->flags & DSP_PARAM_NYQUIST)
+		snprintf(buf, len, "%s%s%g to below rate/2; %g",
+		    unit ? d->unit : "", unit ? ", " : "", d->min, d->def);
+	else
+		snprintf(buf, len, "%s%s%g to %g; %g", unit ? d->unit : "",
+		    unit ? ", " : "", d->min, d->max, d->def);
+}
+
+void
+chainbuild_describe(FILE *out)
+{
+	const struct dsp_type *t;
+	char doc[128];
+	unsigned i, p;
+
+	fprintf(out, "Every stage takes type = TYPE and channels = LIST "
+	    "(0,1 or 0-3 or all).\n");
+	for (i = 0; (t = dsp_type_at(i)) != NULL; i++) {
+		fprintf(out, "%s: %s\n", t->name, t->summary);
+		if (strcmp(t->name, "mixer") == 0)
+			fprintf(out, "  matrix (one row of gains per output, "
+			    "rows separated by ';'), outputs (1 to %d)\n",
+			    DSP_MAX_CHANNELS);
+		for (p = 0; p < t->nparams; p++) {
+			chainbuild_param_doc(t, p, doc, sizeof(doc));
+			fprintf(out, "  %s (%s): %s\n", t->params[p].name, doc,
+			    t->params[p].help);
+		}
+	}
+}

@@ -6,6 +6,7 @@
 #define TP_CHAINBUILD_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "config/config.h"
 #include "dsp/chain.h"
@@ -29,5 +30,21 @@ struct dsp_chain *chainbuild_new(const struct config *cfg, double rate,
  */
 int chainbuild_check(const struct dsp_type *t, unsigned p, double rate,
     double value, char *err, size_t errlen);
+
+/*
+ * Parameter p of type t as the documentation gives it, from its table:
+ * "dB, -120 to 24; 0" (unit, range; default), "Hz, 1 to below rate/2;
+ * 1000", "yes/no"; the unit is left out when it is the name ("ms").  The
+ * one source of the ranges in tidepool.conf(5) and --list-stages (checked
+ * by test_daemon_stagedoc).  Any thread.
+ */
+void chainbuild_param_doc(const struct dsp_type *t, unsigned p, char *buf,
+    size_t len);
+
+/*
+ * Prints every stage type, its keys and parameters with their ranges and
+ * defaults, as "tidepoold --list-stages" shows them.  Any thread.
+ */
+void chainbuild_describe(FILE *out);
 
 #endif /* TP_CHAINBUILD_H */
