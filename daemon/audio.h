@@ -64,6 +64,7 @@ struct audio {
  * Sets a up to open params (copied; params->device must outlive a) for e;
  * the first audio_watch opens it.  After an in-place restart (the
  * environment says so) the state reads "disconnected" until it runs.
+ * Control thread.
  */
 void audio_init(struct audio *a, struct engine *e,
     const struct paudio_params *params, char *const *argv,
@@ -74,28 +75,37 @@ void audio_init(struct audio *a, struct engine *e,
  * opens when a retry is due, sees the callbacks advance (READY=1 at the
  * first), and closes a stream that stalled, or restarts in place when the
  * sound server is gone.  now_ns: rtclock_ns().
+ * Control thread.
  */
 void audio_watch(struct audio *a, uint64_t now_ns);
 
-/* 1 if no callback can run (never opened, or lost and closed). */
+/*
+ * 1 if no callback can run (never opened, or lost and closed).
+ * Control thread.
+ */
 int audio_idle(const struct audio *a);
 
-/* 1 if the stream runs and a callback came within the last within_ns. */
+/*
+ * 1 if the stream runs and a callback came within the last within_ns.
+ * Control thread.
+ */
 int audio_alive(const struct audio *a, uint64_t now_ns, uint64_t within_ns);
 
-/* 1 while the stream is open and PortAudio calls it. */
+/* 1 while the stream is open and PortAudio calls it.  Control thread. */
 int audio_active(const struct audio *a);
 
 /*
  * Closes the stream for good, waiting at most timeout_ns for the worker
  * twice (a job under way, then the close).  Returns 1 if closed, 0 if the
  * sound server does not answer (the stream may still use the engine).
+ * Control thread.
  */
 int audio_close(struct audio *a, uint64_t timeout_ns);
 
 /*
  * Fills x's state, device, page faults and scheduling; configured is the
  * [engine] device, shown while none is open.
+ * Control thread.
  */
 void audio_context(struct audio *a, const char *configured,
     struct stats_context *x);

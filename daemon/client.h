@@ -74,14 +74,21 @@ struct clients {
  * client's lines through line(arg, ...).  A socket file nobody listens on
  * is left from a crash and reused; one somebody listens on is refused.
  * Returns 0, or -1 with the reason logged.
+ * Control thread (the loop's).
  */
 int clients_init(struct clients *s, struct loop *l, const char *path,
     const char *group, client_line_fn *line, void *arg);
 
-/* Disconnects everybody, stops listening and removes the socket file. */
+/*
+ * Disconnects everybody, stops listening and removes the socket file.
+ * Control thread (the loop's).
+ */
 void clients_done(struct clients *s);
 
-/* 1 if the [control] group was found: its members may use the socket. */
+/*
+ * 1 if the [control] group was found: its members may use the socket.
+ * Control thread (the loop's).
+ */
 int clients_have_group(const struct clients *s);
 
 /*
@@ -90,25 +97,38 @@ int clients_have_group(const struct clients *s);
  */
 void clients_resume(struct clients *s);
 
-/* Disconnects clients that sent half a line, or never hang up, too long. */
+/*
+ * Disconnects clients that sent half a line, or never hang up, too long.
+ * Control thread (the loop's).
+ */
 void clients_reap(struct clients *s, uint64_t now_ns);
 
-/* Sends o to every waiting client, which then reads requests again. */
+/*
+ * Sends o to every waiting client, which then reads requests again.
+ * Control thread (the loop's).
+ */
 void clients_answer_waiting(struct clients *s, const cJSON *o);
 
-/* 1 if cl may do everything, 0 if only "help". */
+/*
+ * 1 if cl may do everything, 0 if only "help".
+ * Control thread (the loop's).
+ */
 int client_trusted(const struct client *cl);
 
 /*
  * Queues n bytes for cl and writes what the socket takes now.  A client
  * with CLIENT_OUT_MAX bytes unread is disconnected: it cannot hold us up.
+ * Control thread (the loop's).
  */
 void client_write(struct client *cl, const char *s, size_t n);
 
-/* Sends o as one line. */
+/* Sends o as one line.  Control thread (the loop's). */
 void client_send_json(struct client *cl, const cJSON *o);
 
-/* cl's next lines wait until clients_answer_waiting answers this one. */
+/*
+ * cl's next lines wait until clients_answer_waiting answers this one.
+ * Control thread (the loop's).
+ */
 void client_wait(struct client *cl);
 
 #endif /* TP_CLIENT_H */

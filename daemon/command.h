@@ -82,6 +82,7 @@ extern const struct command command_table[PROTO_NCMDS];
 /*
  * Records chain (just built from cfg) as the running one, with the values
  * it was made with.
+ * Control thread.
  */
 void command_view_set(struct command_view *v, const struct config *cfg,
     struct dsp_chain *chain);
@@ -89,21 +90,26 @@ void command_view_set(struct command_view *v, const struct config *cfg,
 /*
  * Runs r for a client that is trusted or not (see client_trusted) and
  * fills out (zeroed first).  Free it with command_reply_done.
+ * Control thread.
  */
 void command_run(struct command_env *env, int trusted,
     const struct proto_req *r, struct command_reply *out);
 
-/* Parses one request line (len bytes, no newline), then command_run. */
+/*
+ * Parses one request line (len bytes, no newline), then command_run.
+ * Control thread.
+ */
 void command_line(struct command_env *env, int trusted, const char *line,
     size_t len, struct command_reply *out);
 
-/* Frees what out holds. */
+/* Frees what out holds.  Control thread. */
 void command_reply_done(struct command_reply *out);
 
 /*
  * The answer to a "record stop" once the recording r is finished (or
  * ended by a write error), at rate frames per second.  The caller deletes
  * it.
+ * Control thread.
  */
 cJSON *command_recorded(const struct recorder *r, double rate);
 

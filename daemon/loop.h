@@ -48,12 +48,14 @@ struct loop {
 /*
  * Makes a loop for at most max_files registrations.  Returns 0, or -1 with
  * errno set.
+ * The loop's thread.
  */
 int loop_init(struct loop *l, unsigned max_files);
 
 /*
  * Removes every registration, closing the timers and signalfds the loop
  * made (descriptors given to loop_add stay their owner's), and frees it.
+ * The loop's thread.
  */
 void loop_done(struct loop *l);
 
@@ -61,6 +63,7 @@ void loop_done(struct loop *l);
  * Watches fd for LOOP_IN on behalf of ops and arg.  The caller keeps the
  * descriptor and closes it after loop_del.  Returns the registration, or
  * NULL (the table is full, or epoll refused: errno says).
+ * The loop's thread.
  */
 struct loop_file *loop_add(struct loop *l, int fd, const struct loop_ops *ops,
     void *arg);
@@ -69,6 +72,7 @@ struct loop_file *loop_add(struct loop *l, int fd, const struct loop_ops *ops,
  * A timer that calls ops->in every period_ns, the first time after
  * period_ns.  Expirations missed while the loop was busy make one call.
  * Returns the registration, or NULL with errno set.
+ * The loop's thread.
  */
 struct loop_file *loop_add_timer(struct loop *l, uint64_t period_ns,
     const struct loop_ops *ops, void *arg);
@@ -81,7 +85,10 @@ struct loop_file *loop_add_timer(struct loop *l, uint64_t period_ns,
 struct loop_file *loop_add_signals(struct loop *l, const sigset_t *set,
     const struct loop_ops *ops, void *arg);
 
-/* Waits for events (enum loop_events bits) instead.  Returns 0 or -1. */
+/*
+ * Waits for events (enum loop_events bits) instead.  Returns 0 or -1.
+ * The loop's thread.
+ */
 int loop_want(struct loop *l, struct loop_file *f, unsigned events);
 
 /*
@@ -95,6 +102,7 @@ void loop_del(struct loop *l, struct loop_file *f);
  * Waits up to timeout_ms (-1: no limit) and runs the handlers of what
  * happened.  Returns how many descriptors had events (0 on a timeout or a
  * signal), or -1 with errno set when epoll fails.
+ * The loop's thread.
  */
 int loop_poll(struct loop *l, int timeout_ms);
 

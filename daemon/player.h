@@ -42,6 +42,7 @@ struct player {
 	char error[512];	/* the last decode error, or "" */
 };
 
+/* Control thread. */
 void player_init(struct player *p, unsigned depth);
 
 /*
@@ -49,6 +50,7 @@ void player_init(struct player *p, unsigned depth);
  * channels): queues its first blocks, then sends the source message.
  * Returns 0, or -1 with a message; whatever played before is stopped
  * either way.
+ * Control thread.
  */
 int player_start(struct player *p, struct engine *e, struct rtpool *pool,
     const char *path, int loop, char *err, size_t errlen);
@@ -57,6 +59,7 @@ int player_start(struct player *p, struct engine *e, struct rtpool *pool,
  * Stops: the file is closed and the generation moves on, so that the
  * engine drops the queued blocks once it gets the next source message,
  * which must carry p->generation.
+ * Control thread.
  */
 void player_stop(struct player *p);
 
@@ -64,15 +67,18 @@ void player_stop(struct player *p);
  * Tops up the feed ring.  Call often (every timer tick).  At the end of
  * the file (or a decode error, kept in p->error) it sends the END block;
  * playback is over when that block comes back (player_returned).
+ * Control thread.
  */
 void player_refill(struct player *p, struct engine *e, struct rtpool *pool);
 
 /*
  * Tells the player about a feed block the engine handed back.  Returns 1
  * if it was the last of the current file: playback has ended.
+ * Control thread.
  */
 int player_returned(struct player *p, const struct engine_block *b);
 
+/* Control thread. */
 void player_done(struct player *p);
 
 #endif /* TP_PLAYER_H */
