@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config/config.h"
 #include "daemon/engine.h"
 #include "daemon/sfin.h"
 
@@ -80,5 +81,17 @@ int player_returned(struct player *p, const struct engine_block *b);
 
 /* Control thread. */
 void player_done(struct player *p);
+
+/*
+ * Sends the [engine] input en as the engine's source when no client plays
+ * a file: a tone, the device, en's file (played by p), or silence; tagged
+ * with p's generation.  desc gets what status shows ("tone 440 Hz").  A
+ * file that cannot be played is described in err (else err[0] is '\0')
+ * and silence is sent instead.  Returns 0, or -1 if the message could not
+ * be sent (busy).  Control thread.
+ */
+int player_send_configured(struct player *p, struct engine *e,
+    struct rtpool *pool, const struct config_engine *en, char *desc,
+    size_t desclen, char *err, size_t errlen);
 
 #endif /* TP_PLAYER_H */
