@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "daemon/chainbuild.h"
+#include "daemon/engine.h"
 
 static void
 list_types(char *buf, size_t len)
@@ -47,29 +48,28 @@ int
 chainbuild_check(const struct dsp_type *t, unsigned p, double rate,
     double value, char *err, size_t errlen)
 {
-	const struct dsp_param *d = &t->params[p];
-	double max = d->max;
+	const struct dsp_param *d;
 
-	if (d->flags & DSP_PARAM_BOOL) {
-		if (value != 0 && value != 1) {
-			snprintf(err, errlen, "must be 0 or 1 (or yes/no)");
-			return -1;
-		}
+	switch (dsp_param_check(t, p, rate, value)) {
+	case DSP_OK:
 		return 0;
-	}
-	if ((d->flags & DSP_PARAM_NYQUIST) && rate / 2 < max)
-		max = rate / 2;
-	if (!(value >= d->min) || !(value <= max) ||
-	    ((d->flags & DSP_PARAM_NYQUIST) && value >= rate / 2)) {
-		if (d->flags & DSP_PARAM_NYQUIST)
-			snprintf(err, errlen, "must be between %g and %g "
-			    "(below rate/2)", d->min, max);
-		else
-			snprintf(err, errlen, "must be between %g and %g",
-			    d->min, max);
+	case DSP_ERANGE:
+		break;
+	default:
+		snprintf(err, errlen, "no such parameter");
 		return -1;
 	}
-	return 0;
+	/* Out of range: say what the range is (dsp/ said only that). */
+	d = &t->params[p];
+	if (d->flags & DSP_PARAM_BOOL)
+		snprintf(err, errlen, "must be 0 or 1 (or yes/no)");
+	else if (d->flags & DSP_PARAM_NYQUIST)
+		snprintf(err, errlen, "must be between %g and %g (below "
+		    "rate/2)", d->min, rate / 2 < d->max ? rate / 2 : d->max);
+	else
+		snprintf(err, errlen, "must be between %g and %g", d->min,
+		    d->max);
+	return -1;
 }
 
 /*
@@ -132,76 +132,115 @@ parse_matrix(const char *text, unsigned cols, float *m, unsigned max_rows,
 	return 0;
 }
 
+/* A stage's setup as its keys are read. */
+struct stage_build {
+	const struct dsp_type *t;
+	unsigned channels;	/* entering the stage */
+	double rate;
+	struct dsp_setup setup;
+	float matrix[DSP_MAX_CHANNELS * DSP_MAX_CHANNELS];
+	unsigned rows;		/* of the matrix read */
+	unsigned outputs;	/* the mixer's "outputs", 0 if not given */
+	int have_matrix;
+};
+
+/* Takes one key; why gets what is wrong with it, or stays "". */
+static void
+stage_key(struct stage_build *sb, const struct config_kv *kv, char *why,
+    size_t whylen)
+{
+	const struct dsp_type *t = sb->t;
+	char names[512];
+	double v;
+	int p, b;
+
+	if (strcmp(kv->key, "channels") == 0) {
+		if (config_parse_channels(kv->value, &sb->setup.channel_mask,
+		    DSP_MAX_CHANNELS) != 0)
+			snprintf(why, whylen, "must be a list such as 0,1 or "
+			    "0-3 or all");
+		else if (sb->channels < 32 &&
+		    (sb->setup.channel_mask >> sb->channels) != 0)
+			snprintf(why, whylen, "the input has only %u channel%s "
+			    "(0-%u)", sb->channels, sb->channels == 1 ? "" :
+			    "s", sb->channels - 1);
+	} else if (strcmp(t->name, "mixer") == 0 &&
+	    strcmp(kv->key, "outputs") == 0) {
+		if (config_parse_uint(kv->value, &sb->outputs) != 0 ||
+		    sb->outputs < 1 || sb->outputs > DSP_MAX_CHANNELS)
+			snprintf(why, whylen, "must be between 1 and %d",
+			    DSP_MAX_CHANNELS);
+	} else if (strcmp(t->name, "mixer") == 0 &&
+	    strcmp(kv->key, "matrix") == 0) {
+		sb->have_matrix = parse_matrix(kv->value, sb->channels,
+		    sb->matrix, DSP_MAX_CHANNELS, &sb->rows, why,
+		    whylen) == 0;
+	} else if ((p = dsp_param_index(t, kv->key)) < 0) {
+		list_params(t, names, sizeof(names));
+		snprintf(why, whylen, "unknown key for type %s (known: %s)",
+		    t->name, names);
+	} else if (t->params[p].flags & DSP_PARAM_BOOL) {
+		if (config_parse_bool(kv->value, &b) != 0)
+			snprintf(why, whylen, "must be yes or no");
+		else
+			sb->setup.values[p] = b;
+	} else if (config_parse_double(kv->value, &v) != 0) {
+		snprintf(why, whylen, "not a number");
+	} else if (chainbuild_check(t, (unsigned)p, sb->rate, v, why,
+	    whylen) == 0) {
+		sb->setup.values[p] = v;
+	}
+}
+
+/* The mixer's matrix and outputs agree: 0, or -1 with err. */
+static int
+check_mixer(struct stage_build *sb, const struct config *cfg,
+    const struct config_stage *cs, char *err, size_t errlen)
+{
+	if (!sb->have_matrix) {
+		snprintf(err, errlen, "%s:%u: stage.%s: a mixer needs matrix "
+		    "= one row of %u gains per output, rows separated by ';'",
+		    cfg->path, cs->line, cs->name, sb->channels);
+		return -1;
+	}
+	if (sb->outputs != 0 && sb->outputs != sb->rows) {
+		snprintf(err, errlen, "%s:%u: stage.%s: outputs = %u but the "
+		    "matrix has %u rows", cfg->path, cs->line, cs->name,
+		    sb->outputs, sb->rows);
+		return -1;
+	}
+	sb->setup.out_channels = sb->rows;
+	sb->setup.matrix = sb->matrix;
+	return 0;
+}
+
 static struct dsp_stage *
 build_stage(const struct config *cfg, const struct config_stage *cs,
     double rate, unsigned channels, unsigned max_frames, char *err,
     size_t errlen)
 {
-	float matrix[DSP_MAX_CHANNELS * DSP_MAX_CHANNELS];
-	const struct dsp_type *t;
-	struct dsp_setup setup;
+	struct stage_build sb;
 	struct dsp_stage *st;
 	const struct config_kv *kv;
-	unsigned k, rows = 0, outputs = 0;
 	char why[1024], names[512];
-	int p, b, have_matrix = 0;
-	double v;
+	unsigned k;
 
-	t = dsp_type_find(cs->type);
-	if (t == NULL) {
+	memset(&sb, 0, sizeof(sb));
+	sb.t = dsp_type_find(cs->type);
+	if (sb.t == NULL) {
 		list_types(names, sizeof(names));
 		snprintf(err, errlen, "%s:%u: stage.%s: type = %s: unknown "
 		    "type (known: %s)", cfg->path, cs->type_line, cs->name,
 		    cs->type, names);
 		return NULL;
 	}
-	memset(&setup, 0, sizeof(setup));
-	setup.rate = rate;
-	setup.channels = channels;
-	setup.max_frames = max_frames;
-	for (k = 0; k < t->nparams; k++)
-		setup.values[k] = t->params[k].def;
-
+	sb.channels = channels;
+	sb.rate = rate;
+	dsp_setup_init(&sb.setup, sb.t, rate, channels, max_frames);
 	for (k = 0; k < cs->nkeys; k++) {
 		kv = &cs->keys[k];
 		why[0] = '\0';
-		if (strcmp(kv->key, "channels") == 0) {
-			if (config_parse_channels(kv->value,
-			    &setup.channel_mask, DSP_MAX_CHANNELS) != 0)
-				snprintf(why, sizeof(why), "must be a list "
-				    "such as 0,1 or 0-3 or all");
-			else if (channels < 32 &&
-			    (setup.channel_mask >> channels) != 0)
-				snprintf(why, sizeof(why), "the input has "
-				    "only %u channel%s (0-%u)", channels,
-				    channels == 1 ? "" : "s", channels - 1);
-		} else if (strcmp(t->name, "mixer") == 0 &&
-		    strcmp(kv->key, "outputs") == 0) {
-			if (config_parse_uint(kv->value, &outputs) != 0 ||
-			    outputs < 1 || outputs > DSP_MAX_CHANNELS)
-				snprintf(why, sizeof(why), "must be between 1 "
-				    "and %d", DSP_MAX_CHANNELS);
-		} else if (strcmp(t->name, "mixer") == 0 &&
-		    strcmp(kv->key, "matrix") == 0) {
-			have_matrix = parse_matrix(kv->value, channels,
-			    matrix, DSP_MAX_CHANNELS, &rows, why,
-			    sizeof(why)) == 0;
-		} else if ((p = dsp_param_index(t, kv->key)) < 0) {
-			list_params(t, names, sizeof(names));
-			snprintf(why, sizeof(why), "unknown key for type %s "
-			    "(known: %s)", t->name, names);
-		} else if (t->params[p].flags & DSP_PARAM_BOOL) {
-			if (config_parse_bool(kv->value, &b) != 0)
-				snprintf(why, sizeof(why), "must be yes or "
-				    "no");
-			else
-				setup.values[p] = b;
-		} else if (config_parse_double(kv->value, &v) != 0) {
-			snprintf(why, sizeof(why), "not a number");
-		} else if (chainbuild_check(t, (unsigned)p, rate, v, why,
-		    sizeof(why)) == 0) {
-			setup.values[p] = v;
-		}
+		stage_key(&sb, kv, why, sizeof(why));
 		if (why[0] != '\0') {
 			snprintf(err, errlen, "%s:%u: stage.%s: %s = %s: %s",
 			    cfg->path, kv->line, cs->name, kv->key,
@@ -209,24 +248,10 @@ build_stage(const struct config *cfg, const struct config_stage *cs,
 			return NULL;
 		}
 	}
-	if (strcmp(t->name, "mixer") == 0) {
-		if (!have_matrix) {
-			snprintf(err, errlen, "%s:%u: stage.%s: a mixer needs "
-			    "matrix = one row of %u gains per output, rows "
-			    "separated by ';'", cfg->path, cs->line, cs->name,
-			    channels);
-			return NULL;
-		}
-		if (outputs != 0 && outputs != rows) {
-			snprintf(err, errlen, "%s:%u: stage.%s: outputs = %u "
-			    "but the matrix has %u rows", cfg->path, cs->line,
-			    cs->name, outputs, rows);
-			return NULL;
-		}
-		setup.out_channels = rows;
-		setup.matrix = matrix;
-	}
-	st = dsp_stage_new(t, &setup, why, sizeof(why));
+	if (strcmp(sb.t->name, "mixer") == 0 &&
+	    check_mixer(&sb, cfg, cs, err, errlen) != 0)
+		return NULL;
+	st = dsp_stage_new(sb.t, &sb.setup, why, sizeof(why));
 	if (st == NULL)
 		snprintf(err, errlen, "%s:%u: stage.%s: %s", cfg->path,
 		    cs->line, cs->name, why);
@@ -241,9 +266,9 @@ chainbuild_new(const struct config *cfg, double rate, unsigned channels,
 	struct dsp_stage *st;
 	unsigned i, ch = channels;
 
-	if (cfg->nstages > CHAINBUILD_MAX_STAGES) {
+	if (cfg->nstages > ENGINE_MAX_STAGES) {
 		snprintf(err, errlen, "%s: %u stages; at most %d", cfg->path,
-		    cfg->nstages, CHAINBUILD_MAX_STAGES);
+		    cfg->nstages, ENGINE_MAX_STAGES);
 		return NULL;
 	}
 	chain = dsp_chain_new(channels, max_frames, rate);
@@ -269,4 +294,44 @@ chainbuild_new(const struct config *cfg, double rate, unsigned channels,
 fail:
 	dsp_chain_del(chain);
 	return NULL;
+}
+
+void
+chainbuild_param_doc(const struct dsp_type *t, unsigned p, char *buf,
+    size_t len)
+{
+	const struct dsp_param *d = &t->params[p];
+	int unit = d->unit[0] != '\0' && strcmp(d->unit, d->name) != 0;
+
+	if (d->flags & DSP_PARAM_BOOL)
+		snprintf(buf, len, "yes/no");
+	else if (d->flags & DSP_PARAM_NYQUIST)
+		snprintf(buf, len, "%s%s%g to below rate/2; %g",
+		    unit ? d->unit : "", unit ? ", " : "", d->min, d->def);
+	else
+		snprintf(buf, len, "%s%s%g to %g; %g", unit ? d->unit : "",
+		    unit ? ", " : "", d->min, d->max, d->def);
+}
+
+void
+chainbuild_describe(FILE *out)
+{
+	const struct dsp_type *t;
+	char doc[128];
+	unsigned i, p;
+
+	fprintf(out, "Every stage takes type = TYPE and channels = LIST "
+	    "(0,1 or 0-3 or all).\n");
+	for (i = 0; (t = dsp_type_at(i)) != NULL; i++) {
+		fprintf(out, "%s: %s\n", t->name, t->summary);
+		if (strcmp(t->name, "mixer") == 0)
+			fprintf(out, "  matrix (one row of gains per output, "
+			    "rows separated by ';'), outputs (1 to %d)\n",
+			    DSP_MAX_CHANNELS);
+		for (p = 0; p < t->nparams; p++) {
+			chainbuild_param_doc(t, p, doc, sizeof(doc));
+			fprintf(out, "  %s (%s): %s\n", t->params[p].name, doc,
+			    t->params[p].help);
+		}
+	}
 }

@@ -18,6 +18,7 @@ struct control_opts {
  * Runs the daemon until SIGTERM or SIGINT.  Returns the process exit
  * status: 0 after a clean stop, 1 when start-up failed (the reason is
  * logged).
+ * The main thread, which becomes the control thread.
  */
 int control_run(const struct control_opts *o);
 

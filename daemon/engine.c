@@ -162,6 +162,8 @@ engine_done(struct engine *e)
 {
 	struct rtmsg *m;
 
+	if (e->live != NULL)
+		(void)engine_reclaim(e, NULL, NULL);
 	/* A chain sent while no callback ran (the device was gone) was
 	   never taken: it is still the message's. */
 	while ((m = rtchan_pop_spsc(&e->cmd)) != NULL)
@@ -202,8 +204,9 @@ engine_stats_new(void)
 
 /* ---- control side: messages ------------------------------------------ */
 
+/* Stamps m and queues it for the audio side; on a full ring, m goes back. */
 static int
-send(struct engine *e, struct rtmsg *m)
+post(struct engine *e, struct rtmsg *m)
 {
 	m->enqueue_ns = rtclock_ns();
 	if (!rtchan_push_spsc(&e->cmd, m)) {
@@ -225,7 +228,7 @@ engine_send_set(struct engine *e, unsigned stage, unsigned param,
 	m->payload.u64[0] = stage;
 	m->payload.u64[1] = param;
 	m->payload.f64[2] = value;
-	return send(e, m);
+	return post(e, m);
 }
 
 int
@@ -238,7 +241,7 @@ engine_send_swap(struct engine *e, struct dsp_chain *chain)
 	m->type = ENGINE_MSG_SWAP;
 	m->payload.ptr[0] = chain;
 	m->payload.ptr[1] = NULL;
-	return send(e, m);
+	return post(e, m);
 }
 
 int
@@ -254,7 +257,7 @@ engine_send_source(struct engine *e, enum engine_source src,
 	m->payload.u64[1] = generation;
 	m->payload.f64[2] = tone_hz;
 	m->payload.f64[3] = tone_amp;
-	return send(e, m);
+	return post(e, m);
 }
 
 int
@@ -267,7 +270,7 @@ engine_send_record(struct engine *e, int start, uint64_t generation)
 	m->type = ENGINE_MSG_RECORD;
 	m->payload.u64[0] = start != 0;
 	m->payload.u64[1] = generation;
-	return send(e, m);
+	return post(e, m);
 }
 
 int
@@ -278,7 +281,7 @@ engine_send_reset(struct engine *e)
 	if (m == NULL)
 		return -1;
 	m->type = ENGINE_MSG_RESET;
-	return send(e, m);
+	return post(e, m);
 }
 
 /* ---- audio side ------------------------------------------------------- */

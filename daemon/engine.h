@@ -8,11 +8,19 @@
  * allocates, locks, blocks or frees: everything it is done with goes back to
  * the control side through the return ring.
  *
- * Threads.  engine_init/engine_done and every engine_send_* / engine_*_spsc
- * helper belong to the control side (one thread); engine_process belongs to
- * the audio side (one thread, the real-time callback, or the render loop
- * offline).  The statistics are written by the audio side only and read by
- * the control side through engine_stats_read(), without locks.
+ * Threads.  Two sides, one thread each.  The audio side is the thread that
+ * calls engine_process: the real-time callback live, the render loop
+ * offline.  The control side is the thread that made the engine; it calls
+ * everything else below unless a function says otherwise (the ring
+ * accessors name the one thread that may use each end).  The statistics
+ * are written by the audio side only and read by the control side through
+ * engine_stats_read(), without locks.  Outside engine.c, only e->setup (set
+ * once by engine_init) is read; the other fields are here so that the
+ * struct can be embedded, and are reached through the functions below.
+ *
+ * The message protocol lives here alone: engine_send_* encode, the audio
+ * side applies, engine_reclaim() takes back what it is done with and frees
+ * what the messages carried (retired chains).
  */
 #ifndef TP_ENGINE_H
 #define TP_ENGINE_H
@@ -208,7 +216,80 @@ int engine_send_source(struct engine *e, enum engine_source src,
 int engine_send_record(struct engine *e, int start, uint64_t generation);
 int engine_send_reset(struct engine *e);
 
-/* Frames' worth of samples one pool block holds for c channels. */
+/*
+ * What engine_reclaim() tells its caller; either may be NULL.  block sees
+ * a pool block the audio side is done with (a spent feed block) before it
+ * goes back to the pool; record_stopped hears that a "record stop" of that
+ * generation has been applied (every block it recorded is on the rec ring
+ * by then).
+ */
+struct engine_reclaim_ops {
+	void (*block)(void *arg, const struct engine_block *b);
+	void (*record_stopped)(void *arg, uint64_t generation);
+};
+
+/*
+ * Empties the return ring: pool blocks go back to the pool, messages to
+ * theirs, and a chain a swap retired is freed.  Control side (the one
+ * thread that frees).  Returns how many blocks went back to the pool.
+ */
+unsigned engine_reclaim(struct engine *e, const struct engine_reclaim_ops *ops,
+    void *arg);
+
+/*
+ * The rings' ends that belong to the control side (or, offline, to the
+ * reader and writer threads: one thread per end).  The pushes return 0,
+ * or -1 when the ring is full.
+ */
+int engine_feed_push_spsc(struct engine *e, struct engine_block *b);
+int engine_feed_full(const struct engine *e);
+struct engine_block *engine_rec_pop_spsc(struct engine *e);
+int engine_recfree_push_spsc(struct engine *e, struct engine_block *b);
+/* Takes back the empty record blocks offered; only while no audio runs. */
+struct engine_block *engine_recfree_pop_spsc(struct engine *e);
+unsigned engine_recfree_count(const struct engine *e);
+/* Messages sent and not yet taken by the audio side. */
+unsigned engine_pending_messages(const struct engine *e);
+
+/*
+ * The feed as the audio side left it: 1 while a block is being read and
+ * the file has not ended (engine_feed_pending), 1 once the END block was
+ * read (engine_feed_ended).  The thread that calls engine_process, between
+ * two calls (the render loop).
+ */
+int engine_feed_pending(const struct engine *e);
+int engine_feed_ended(const struct engine *e);
+
+/* Callbacks and frames so far (atomic reads).  Any thread. */
+uint64_t engine_callbacks(const struct engine *e);
+uint64_t engine_frames(const struct engine *e);
+
+/* The audio thread's id once it has run, 0 before.  Any thread. */
+int engine_audio_tid(const struct engine *e);
+
+/*
+ * The next engine_process will run on a new thread (a new stream): it
+ * flushes denormals and publishes its id again.  Control side, while no
+ * engine_process can run.
+ */
+void engine_thread_changed(struct engine *e);
+
+/*
+ * With no engine_process running (the stream is closed): takes the record
+ * block the audio side was filling, NULL if none (engine_rec_salvage), or
+ * turns recording off for good (engine_rec_stopped).  Control side.
+ */
+struct engine_block *engine_rec_salvage(struct engine *e);
+void engine_rec_stopped(struct engine *e);
+
+/*
+ * The statistics as the audio side writes them, without a copy: for the
+ * thread that calls engine_process, or once it has stopped.
+ */
+const struct engine_stats *engine_stats_live(const struct engine *e);
+
+/* Frames' worth of samples one pool block holds for c channels.  Any
+   thread. */
 unsigned engine_block_capacity(const struct engine *e, unsigned channels);
 
 /*
@@ -220,7 +301,8 @@ void engine_stats_read(struct engine *e, struct engine_stats *out);
 /* Allocates an engine_stats (they are large).  Control side. */
 struct engine_stats *engine_stats_new(void);
 
-/* The name of one cause bit, for reports: "late", "source_starved"... */
+/* The name of one cause bit, for reports: "late", "source_starved"...
+   Any thread. */
 const char *engine_cause_name(uint32_t cause_bit);
 
 #endif /* TP_ENGINE_H */

@@ -8,9 +8,13 @@
 
 #include <stdint.h>
 
-/* The watchdog interval systemd asked for, in ns; 0 if none. */
+/*
+ * The watchdog interval systemd asked for, in ns; 0 if none.
+ * Control thread.
+ */
 uint64_t notify_watchdog_ns(void);
 
+/* Control thread. */
 void notify_ready(void);
 void notify_status(const char *line);
 void notify_watchdog(void);

@@ -44,12 +44,14 @@ int paworker_start(struct paworker *w, enum paworker_job job,
  * Collects a finished job: returns 1 (w->job, w->result and w->err tell
  * how it went; pa is the caller's again), or 0 while it still runs or if
  * none was started.
+ * Control thread.
  */
 int paworker_collect(struct paworker *w);
 
 /*
  * Like paworker_collect, but waits up to timeout_ns.  Returns 1 if the
  * job finished (or none was busy), 0 if it is still running.
+ * Control thread.
  */
 int paworker_wait(struct paworker *w, uint64_t timeout_ns);
 

@@ -7,6 +7,7 @@
  * blocks until the message is applied, so the first callback of the file
  * already has its audio.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,7 +153,7 @@ player_refill(struct player *p, struct engine *e, struct rtpool *pool)
 	while (p->queued < p->depth) {
 		/* Full of stale blocks only while no callback runs to drop
 		   them (the device is gone): wait, decode nothing. */
-		if (rtchan_count(&e->feed) >= rtchan_capacity(&e->feed))
+		if (engine_feed_full(e))
 			return;
 		b = rtpool_get(pool);
 		if (b == NULL) {
@@ -162,10 +163,10 @@ player_refill(struct player *p, struct engine *e, struct rtpool *pool)
 		p->queued++;
 		if (fill(p, e, b)) {
 			p->state = PLAYER_DRAINING;
-			(void)rtchan_push_spsc(&e->feed, b);	/* room seen */
+			(void)engine_feed_push_spsc(e, b);	/* room seen */
 			return;
 		}
-		(void)rtchan_push_spsc(&e->feed, b);	/* room seen */
+		(void)engine_feed_push_spsc(e, b);	/* room seen */
 	}
 }
 
@@ -186,4 +187,32 @@ void
 player_done(struct player *p)
 {
 	player_stop(p);
+}
+
+int
+player_send_configured(struct player *p, struct engine *e,
+    struct rtpool *pool, const struct config_engine *en, char *desc,
+    size_t desclen, char *err, size_t errlen)
+{
+	err[0] = '\0';
+	switch (en->input) {
+	case CONFIG_INPUT_TONE:
+		snprintf(desc, desclen, "tone %g Hz", en->tone_freq);
+		return engine_send_source(e, ENGINE_SRC_TONE, p->generation,
+		    en->tone_freq, pow(10.0, en->tone_level / 20.0));
+	case CONFIG_INPUT_DEVICE:
+		snprintf(desc, desclen, "device");
+		return engine_send_source(e, ENGINE_SRC_DEVICE, p->generation,
+		    0, 0);
+	case CONFIG_INPUT_FILE:
+		snprintf(desc, desclen, "file %s", en->input_path);
+		if (player_start(p, e, pool, en->input_path, en->loop, err,
+		    errlen) == 0)
+			return 0;
+		break;
+	case CONFIG_INPUT_NONE:
+		break;
+	}
+	snprintf(desc, desclen, "none");
+	return engine_send_source(e, ENGINE_SRC_NONE, p->generation, 0, 0);
 }

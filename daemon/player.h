@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config/config.h"
 #include "daemon/engine.h"
 #include "daemon/sfin.h"
 
@@ -42,6 +43,7 @@ struct player {
 	char error[512];	/* the last decode error, or "" */
 };
 
+/* Control thread. */
 void player_init(struct player *p, unsigned depth);
 
 /*
@@ -49,6 +51,7 @@ void player_init(struct player *p, unsigned depth);
  * channels): queues its first blocks, then sends the source message.
  * Returns 0, or -1 with a message; whatever played before is stopped
  * either way.
+ * Control thread.
  */
 int player_start(struct player *p, struct engine *e, struct rtpool *pool,
     const char *path, int loop, char *err, size_t errlen);
@@ -57,6 +60,7 @@ int player_start(struct player *p, struct engine *e, struct rtpool *pool,
  * Stops: the file is closed and the generation moves on, so that the
  * engine drops the queued blocks once it gets the next source message,
  * which must carry p->generation.
+ * Control thread.
  */
 void player_stop(struct player *p);
 
@@ -64,15 +68,30 @@ void player_stop(struct player *p);
  * Tops up the feed ring.  Call often (every timer tick).  At the end of
  * the file (or a decode error, kept in p->error) it sends the END block;
  * playback is over when that block comes back (player_returned).
+ * Control thread.
  */
 void player_refill(struct player *p, struct engine *e, struct rtpool *pool);
 
 /*
  * Tells the player about a feed block the engine handed back.  Returns 1
  * if it was the last of the current file: playback has ended.
+ * Control thread.
  */
 int player_returned(struct player *p, const struct engine_block *b);
 
+/* Control thread. */
 void player_done(struct player *p);
+
+/*
+ * Sends the [engine] input en as the engine's source when no client plays
+ * a file: a tone, the device, en's file (played by p), or silence; tagged
+ * with p's generation.  desc gets what status shows ("tone 440 Hz").  A
+ * file that cannot be played is described in err (else err[0] is '\0')
+ * and silence is sent instead.  Returns 0, or -1 if the message could not
+ * be sent (busy).  Control thread.
+ */
+int player_send_configured(struct player *p, struct engine *e,
+    struct rtpool *pool, const struct config_engine *en, char *desc,
+    size_t desclen, char *err, size_t errlen);
 
 #endif /* TP_PLAYER_H */

@@ -155,23 +155,16 @@ utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
-int
-proto_parse(const char *line, size_t len, struct proto_req *req, char *err,
-    size_t errlen)
+/* 0 if every byte is UTF-8 text without control characters (tab aside). */
+static int
+check_text(const char *line, size_t len, char *err, size_t errlen)
 {
-	const char *p = line, *end = line + len;
-	char verb[32], word[128], extra[8];
-	char *num_end;
 	size_t i, n;
 
-	memset(req, 0, sizeof(*req));
-	if (len > 0 && line[len - 1] == '\r')
-		end--;	/* telnet and some socat settings send CRLF */
-	for (i = 0; i < (size_t)(end - line); i += n) {
+	for (i = 0; i < len; i += n) {
 		unsigned char c = (unsigned char)line[i];
 
-		n = utf8_len((const unsigned char *)line + i,
-		    (size_t)(end - line) - i);
+		n = utf8_len((const unsigned char *)line + i, len - i);
 		if (n == 0 || (c != '\t' && (c < 0x20 || c == 0x7f))) {
 			snprintf(err, errlen, "byte %zu is 0x%02x: requests "
 			    "are UTF-8 text without control characters; try "
@@ -179,6 +172,146 @@ proto_parse(const char *line, size_t len, struct proto_req *req, char *err,
 			return -1;
 		}
 	}
+	return 0;
+}
+
+/*
+ * The parsers of the commands with arguments, after the verb: each
+ * returns 0 (parsed; nothing may follow), 1 (parsed to the end of the
+ * line) or -1 with err.
+ */
+static int
+parse_stats(const char **p, const char *end, struct proto_req *req,
+    char *err, size_t errlen)
+{
+	char word[128];
+	size_t n = next_word(p, end, word, sizeof(word));
+
+	if (n == 0)
+		req->cmd = PROTO_STATS;
+	else if (n < sizeof(word) && strcmp(word, "reset") == 0)
+		req->cmd = PROTO_STATS_RESET;
+	else {
+		snprintf(err, errlen, "usage: stats | stats reset");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+parse_record(const char **p, const char *end, struct proto_req *req,
+    char *err, size_t errlen)
+{
+	if (rest_of_line(*p, end, req->path, sizeof(req->path)) == 0) {
+		snprintf(err, errlen, "usage: record FILE | record stop");
+		return -1;
+	}
+	req->cmd = strcmp(req->path, "stop") == 0 ? PROTO_RECORD_STOP :
+	    PROTO_RECORD;
+	if (req->cmd == PROTO_RECORD_STOP)
+		req->path[0] = '\0';
+	return 1;
+}
+
+static int
+parse_play(const char **pp, const char *end, struct proto_req *req,
+    char *err, size_t errlen)
+{
+	const char *p = *pp;
+
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	if ((size_t)(end - p) >= 6 && strncmp(p, "--once", 6) == 0 &&
+	    (end - p == 6 || p[6] == ' ' || p[6] == '\t')) {
+		req->once = 1;
+		p += 6;
+	}
+	if (rest_of_line(p, end, req->path, sizeof(req->path)) == 0) {
+		snprintf(err, errlen, "usage: play [--once] FILE");
+		return -1;
+	}
+	req->cmd = PROTO_PLAY;
+	return 1;
+}
+
+static int
+parse_set(const char **p, const char *end, struct proto_req *req,
+    char *err, size_t errlen)
+{
+	char word[128], *num_end;
+	size_t n = next_word(p, end, word, sizeof(word));
+
+	if (n == 0 || n >= sizeof(word)) {
+		snprintf(err, errlen, "usage: set STAGE.PARAM VALUE");
+		return -1;
+	}
+	if (parse_target(word, req, 1, err, errlen) != 0)
+		return -1;
+	n = next_word(p, end, word, sizeof(word));
+	if (n == 0 || n >= sizeof(word)) {
+		snprintf(err, errlen, "usage: set STAGE.PARAM VALUE");
+		return -1;
+	}
+	req->value = strtod(word, &num_end);
+	if (*num_end != '\0' || !isfinite(req->value)) {
+		snprintf(err, errlen, "'%s' is not a number", word);
+		return -1;
+	}
+	req->cmd = PROTO_SET;
+	return 0;
+}
+
+static int
+parse_get(const char **p, const char *end, struct proto_req *req,
+    char *err, size_t errlen)
+{
+	char word[128];
+	size_t n = next_word(p, end, word, sizeof(word));
+
+	if (n == 0 || n >= sizeof(word)) {
+		snprintf(err, errlen, "usage: get STAGE.PARAM | get STAGE");
+		return -1;
+	}
+	if (parse_target(word, req, 0, err, errlen) != 0)
+		return -1;
+	req->cmd = PROTO_GET;
+	return 0;
+}
+
+/* A command without arguments, by its one-word name. */
+static int
+parse_plain(const char *verb, struct proto_req *req, char *err,
+    size_t errlen)
+{
+	size_t i;
+
+	for (i = 0; i < PROTO_NCMDS; i++)
+		if (strchr(commands[i].name, ' ') == NULL &&
+		    strcmp(verb, commands[i].name) == 0)
+			break;
+	if (i == PROTO_NCMDS || i == PROTO_SET || i == PROTO_GET) {
+		snprintf(err, errlen, "unknown command '%s'; try 'help'",
+		    verb);
+		return -1;
+	}
+	req->cmd = (enum proto_cmd)i;
+	return 0;
+}
+
+int
+proto_parse(const char *line, size_t len, struct proto_req *req, char *err,
+    size_t errlen)
+{
+	const char *p = line, *end = line + len;
+	char verb[32], extra[8];
+	size_t n;
+	int rc;
+
+	memset(req, 0, sizeof(*req));
+	if (len > 0 && line[len - 1] == '\r')
+		end--;	/* telnet and some socat settings send CRLF */
+	if (check_text(line, (size_t)(end - line), err, errlen) != 0)
+		return -1;
 	n = next_word(&p, end, verb, sizeof(verb));
 	if (n == 0) {
 		snprintf(err, errlen, "empty request; try 'help'");
@@ -188,85 +321,20 @@ proto_parse(const char *line, size_t len, struct proto_req *req, char *err,
 		snprintf(err, errlen, "unknown command; try 'help'");
 		return -1;
 	}
-	if (strcmp(verb, "stats") == 0) {
-		n = next_word(&p, end, word, sizeof(word));
-		if (n == 0)
-			req->cmd = PROTO_STATS;
-		else if (n < sizeof(word) && strcmp(word, "reset") == 0)
-			req->cmd = PROTO_STATS_RESET;
-		else {
-			snprintf(err, errlen, "usage: stats | stats reset");
-			return -1;
-		}
-	} else if (strcmp(verb, "record") == 0) {
-		n = rest_of_line(p, end, req->path, sizeof(req->path));
-		if (n == 0) {
-			snprintf(err, errlen, "usage: record FILE | record "
-			    "stop");
-			return -1;
-		}
-		req->cmd = strcmp(req->path, "stop") == 0 ?
-		    PROTO_RECORD_STOP : PROTO_RECORD;
-		if (req->cmd == PROTO_RECORD_STOP)
-			req->path[0] = '\0';
-		return 0;
-	} else if (strcmp(verb, "play") == 0) {
-		while (p < end && (*p == ' ' || *p == '\t'))
-			p++;
-		if ((size_t)(end - p) >= 6 && strncmp(p, "--once", 6) == 0 &&
-		    (end - p == 6 || p[6] == ' ' || p[6] == '\t')) {
-			req->once = 1;
-			p += 6;
-		}
-		n = rest_of_line(p, end, req->path, sizeof(req->path));
-		if (n == 0) {
-			snprintf(err, errlen, "usage: play [--once] FILE");
-			return -1;
-		}
-		req->cmd = PROTO_PLAY;
-		return 0;
-	} else if (strcmp(verb, "set") == 0) {
-		n = next_word(&p, end, word, sizeof(word));
-		if (n == 0 || n >= sizeof(word) ||
-		    parse_target(word, req, 1, err, errlen) != 0) {
-			if (n == 0 || n >= sizeof(word))
-				snprintf(err, errlen, "usage: set "
-				    "STAGE.PARAM VALUE");
-			return -1;
-		}
-		n = next_word(&p, end, word, sizeof(word));
-		if (n == 0 || n >= sizeof(word)) {
-			snprintf(err, errlen, "usage: set STAGE.PARAM VALUE");
-			return -1;
-		}
-		req->value = strtod(word, &num_end);
-		if (*num_end != '\0' || !isfinite(req->value)) {
-			snprintf(err, errlen, "'%s' is not a number", word);
-			return -1;
-		}
-		req->cmd = PROTO_SET;
-	} else if (strcmp(verb, "get") == 0) {
-		n = next_word(&p, end, word, sizeof(word));
-		if (n == 0 || n >= sizeof(word)) {
-			snprintf(err, errlen, "usage: get STAGE.PARAM | get "
-			    "STAGE");
-			return -1;
-		}
-		if (parse_target(word, req, 0, err, errlen) != 0)
-			return -1;
-		req->cmd = PROTO_GET;
-	} else {
-		for (i = 0; i < PROTO_NCMDS; i++)
-			if (strchr(commands[i].name, ' ') == NULL &&
-			    strcmp(verb, commands[i].name) == 0)
-				break;
-		if (i == PROTO_NCMDS || i == PROTO_SET || i == PROTO_GET) {
-			snprintf(err, errlen, "unknown command '%s'; try "
-			    "'help'", verb);
-			return -1;
-		}
-		req->cmd = (enum proto_cmd)i;
-	}
+	if (strcmp(verb, "stats") == 0)
+		rc = parse_stats(&p, end, req, err, errlen);
+	else if (strcmp(verb, "record") == 0)
+		rc = parse_record(&p, end, req, err, errlen);
+	else if (strcmp(verb, "play") == 0)
+		rc = parse_play(&p, end, req, err, errlen);
+	else if (strcmp(verb, "set") == 0)
+		rc = parse_set(&p, end, req, err, errlen);
+	else if (strcmp(verb, "get") == 0)
+		rc = parse_get(&p, end, req, err, errlen);
+	else
+		rc = parse_plain(verb, req, err, errlen);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
 	if (next_word(&p, end, extra, sizeof(extra)) != 0) {
 		snprintf(err, errlen, "%s takes no more arguments; try 'help'",
 		    proto_cmd_name(req->cmd));

@@ -39,14 +39,18 @@ struct proto_req {
 /*
  * Parses one request (without its newline; len bytes, need not be NUL
  * terminated).  Returns 0, or -1 with a message for the client in err.
+ * Any thread: no state.
  */
 int proto_parse(const char *line, size_t len, struct proto_req *req,
     char *err, size_t errlen);
 
-/* The name of a command as typed ("stats reset"). */
+/* The name of a command as typed ("stats reset").  Any thread: no state. */
 const char *proto_cmd_name(enum proto_cmd cmd);
 
-/* One line per command: its syntax and what it does, for "help". */
+/*
+ * One line per command: its syntax and what it does, for "help".
+ * Any thread: no state.
+ */
 const char *proto_help(enum proto_cmd cmd);
 
 /* How many commands there are (for iterating proto_help). */

@@ -99,20 +99,20 @@ recorder_pump(struct recorder *r, struct engine *e, struct rtpool *pool)
 	struct engine_block *b;
 	int ended = 0;
 
-	while ((b = rtchan_pop_spsc(&e->rec)) != NULL) {
+	while ((b = engine_rec_pop_spsc(e)) != NULL) {
 		ended |= take(r, b);
 		rtpool_put(pool, b);
 	}
 	if (r->state == RECORDER_ON && r->error[0] != '\0')
 		ended = 1;
 	/* Offer blocks only while recording; the engine keeps the rest. */
-	while (r->state == RECORDER_ON && rtchan_count(&e->recfree) < r->depth) {
+	while (r->state == RECORDER_ON && engine_recfree_count(e) < r->depth) {
 		b = rtpool_get(pool);
 		if (b == NULL) {
 			r->pool_empty++;
 			break;
 		}
-		(void)rtchan_push_spsc(&e->recfree, b);
+		(void)engine_recfree_push_spsc(e, b);
 	}
 	return ended;
 }
@@ -137,8 +137,7 @@ recorder_salvage(struct recorder *r, struct engine *e, struct rtpool *pool)
 
 	(void)recorder_pump(r, e, pool);
 	/* The callback is gone: its half-filled block is ours now. */
-	b = e->rec_blk;
-	e->rec_blk = NULL;
+	b = engine_rec_salvage(e);
 	if (b != NULL) {
 		(void)take(r, b);
 		rtpool_put(pool, b);
@@ -150,7 +149,7 @@ recorder_finish_stopped(struct recorder *r, struct engine *e,
     struct rtpool *pool)
 {
 	recorder_salvage(r, e, pool);
-	e->recording = 0;
+	engine_rec_stopped(e);
 	if (r->state != RECORDER_OFF)
 		close_file(r);
 }
@@ -161,7 +160,7 @@ recorder_done(struct recorder *r, struct rtpool *pool, struct engine *e)
 	struct engine_block *b;
 
 	recorder_finish_stopped(r, e, pool);
-	while ((b = rtchan_pop_spsc(&e->recfree)) != NULL)
+	while ((b = engine_recfree_pop_spsc(e)) != NULL)
 		rtpool_put(pool, b);
 	free(r->ended_path);
 	r->ended_path = NULL;

@@ -30,18 +30,26 @@ struct recorder {
 	char error[512];	/* a write error that ended the recording */
 };
 
+/* Control thread. */
 void recorder_init(struct recorder *r, unsigned depth);
 
-/* Starts recording the engine's output to path.  Returns 0 or -1. */
+/*
+ * Starts recording the engine's output to path.  Returns 0 or -1.
+ * Control thread.
+ */
 int recorder_start(struct recorder *r, struct engine *e, const char *path,
     char *err, size_t errlen);
 
-/* Asks the engine to stop; the file is finished when END arrives. */
+/*
+ * Asks the engine to stop; the file is finished when END arrives.
+ * Control thread.
+ */
 int recorder_stop(struct recorder *r, struct engine *e);
 
 /*
  * Offers empty blocks and writes filled ones.  Returns 1 when a recording
  * finished (END written, or a write error in r->error) during this call.
+ * Control thread.
  */
 int recorder_pump(struct recorder *r, struct engine *e, struct rtpool *pool);
 
@@ -50,6 +58,7 @@ int recorder_pump(struct recorder *r, struct engine *e, struct rtpool *pool);
  * ring, after any END block it sent): writes what came, and if no END
  * did (the engine had no free block to mark it with), finishes the file
  * anyway.  Returns 1 if the recording finished here.
+ * Control thread.
  */
 int recorder_stop_applied(struct recorder *r, struct engine *e,
     struct rtpool *pool, uint64_t generation);
@@ -58,6 +67,7 @@ int recorder_stop_applied(struct recorder *r, struct engine *e,
  * The audio stopped (device lost): writes the block the engine was filling,
  * so every processed frame is in the file, and goes on recording when the
  * audio comes back.  Call only when no callback can run.
+ * Control thread.
  */
 void recorder_salvage(struct recorder *r, struct engine *e,
     struct rtpool *pool);
@@ -66,11 +76,15 @@ void recorder_salvage(struct recorder *r, struct engine *e,
  * The audio has stopped for good (shutdown, device lost): writes what the
  * engine still holds and closes the file.  Call only when no callback can
  * run.
+ * Control thread.
  */
 void recorder_finish_stopped(struct recorder *r, struct engine *e,
     struct rtpool *pool);
 
-/* Ends any recording (as recorder_finish_stopped) and frees the rest. */
+/*
+ * Ends any recording (as recorder_finish_stopped) and frees the rest.
+ * Control thread.
+ */
 void recorder_done(struct recorder *r, struct rtpool *pool,
     struct engine *e);
 

@@ -108,7 +108,7 @@ reader_main(void *arg)
 			ck_pr_store_64(&j->total_frames, total);
 		}
 		/* Feed capacity exceeds the reader's quota: cannot fail. */
-		(void)rtchan_push_spsc(&j->engine.feed, b);
+		(void)engine_feed_push_spsc(&j->engine, b);
 		sem_post(&j->feed_ready);
 		if (b->flags & ENGINE_BLOCK_END)
 			return NULL;
@@ -127,7 +127,7 @@ writer_main(void *arg)
 
 	while (!done) {
 		sem_wait(&j->rec_ready);
-		while ((b = rtchan_pop_spsc(&j->engine.rec)) != NULL) {
+		while ((b = engine_rec_pop_spsc(&j->engine)) != NULL) {
 			n = b->frames;
 			/* The output ends where the input did. */
 			total = ck_pr_load_64(&j->total_frames);
@@ -147,19 +147,14 @@ writer_main(void *arg)
 	return NULL;
 }
 
-/* Hands back what the engine returned: feed blocks and messages. */
+/* Hands back what the engine returned; each block frees the reader. */
 static void
 recycle(struct job *j)
 {
-	void *item;
+	unsigned n = engine_reclaim(&j->engine, NULL, NULL);
 
-	while ((item = rtchan_pop_spsc(&j->engine.ret)) != NULL) {
-		if (rtpool_owns(&j->blocks, item)) {
-			rtpool_put(&j->blocks, item);
-			sem_post(&j->reader_quota);
-		} else
-			rtmsg_put(&j->msgs, item);
-	}
+	while (n-- > 0)
+		sem_post(&j->reader_quota);
 }
 
 /* Keeps one empty block ready for the engine to record into. */
@@ -168,11 +163,11 @@ offer_record_block(struct job *j)
 {
 	void *b;
 
-	if (rtchan_count(&j->engine.recfree) > 0)
+	if (engine_recfree_count(&j->engine) > 0)
 		return;
 	sem_wait(&j->record_quota);
 	b = rtpool_get(&j->blocks);
-	(void)rtchan_push_spsc(&j->engine.recfree, b);
+	(void)engine_recfree_push_spsc(&j->engine, b);
 }
 
 static void
@@ -211,16 +206,15 @@ drive(struct job *j, const struct render_opts *o, uint64_t t0)
 			engine_process(e, NULL, NULL, j->block_frames, 0);
 			/* A record block filled mid-way needs a successor. */
 			offer_record_block(j);
-		} while (e->feed_blk != NULL && !e->feed_ended);
+		} while (engine_feed_pending(e));
 		recycle(j);
 		sem_post(&j->rec_ready);
 		if (o->progress && (now = rtclock_ns()) >= next_draw) {
-			draw_progress(j, ck_pr_load_64(
-			    &e->live->counters.frames), e->setup.rate,
+			draw_progress(j, engine_frames(e), e->setup.rate,
 			    (double)(now - t0) / 1e9);
 			next_draw = now + 200000000;
 		}
-		if (e->feed_ended || stopping)
+		if (engine_feed_ended(e) || stopping)
 			break;
 		if (ck_pr_load_int(&j->failed))
 			stopping = 1;
@@ -238,7 +232,7 @@ drive(struct job *j, const struct render_opts *o, uint64_t t0)
 static void
 summarize(struct job *j, struct render_result *r)
 {
-	struct engine_stats *s = j->engine.live;
+	const struct engine_stats *s = engine_stats_live(&j->engine);
 	const struct dsp_meter *m = &s->meter;
 	double scale = 64.0 / j->block_frames;
 	unsigned c;
@@ -345,7 +339,7 @@ teardown(struct job *j, const struct render_opts *o)
 		ck_pr_store_ptr(o->temp_slot, NULL);
 	if (j->out != NULL)
 		sfout_abort(j->out);
-	if (j->engine.live != NULL) {
+	if (engine_stats_live(&j->engine) != NULL) {
 		recycle(j);
 		engine_done(&j->engine);
 	}

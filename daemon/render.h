@@ -53,6 +53,7 @@ struct render_result {
 /*
  * Renders in to out (format from out's extension).  Returns 0, or -1 with a
  * message; on failure no output file is left behind.
+ * Any one thread at a time; it makes and joins its own reader and writer.
  */
 int render_file(const char *in, const char *out,
     const struct render_opts *o, struct render_result *r, char *err,

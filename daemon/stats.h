@@ -40,31 +40,35 @@ struct stats {
 	uint64_t reset_ns;		/* when (CLOCK_MONOTONIC) */
 };
 
-/* Returns 0, or -1 when out of memory. */
+/* Returns 0, or -1 when out of memory.  Control thread. */
 int stats_init(struct stats *s);
 void stats_done(struct stats *s);
 
-/* Takes a fresh snapshot from the engine and recomputes the diff. */
+/*
+ * Takes a fresh snapshot from the engine and recomputes the diff.
+ * Control thread.
+ */
 void stats_refresh(struct stats *s, struct engine *e);
 
-/* Makes the latest snapshot the new zero. */
+/* Makes the latest snapshot the new zero.  Control thread. */
 void stats_reset(struct stats *s);
 
-/* Adds the fields of the "stats" reply to o. */
+/* Adds the fields of the "stats" reply to o.  Control thread. */
 void stats_json(const struct stats *s, const struct stats_context *c,
     cJSON *o);
 
-/* Adds the fields of the "status" reply to o. */
+/* Adds the fields of the "status" reply to o.  Control thread. */
 void stats_status_json(const struct stats *s, const struct stats_context *c,
     cJSON *o);
 
 /*
  * The "metrics" reply: Prometheus text, counters since start, ended by
  * "# EOF".  Returns a malloc'd string.
+ * Control thread.
  */
 char *stats_metrics(const struct stats *s, const struct stats_context *c);
 
-/* One line for systemd's STATUS=. */
+/* One line for systemd's STATUS=.  Control thread. */
 void stats_status_line(const struct stats *s, const struct stats_context *c,
     char *buf, size_t len);
 

@@ -3,6 +3,7 @@
  *
  *   tidepoold [-c FILE] [-f|--foreground] [-v]
  *   tidepoold --list-devices
+ *   tidepoold --list-stages
  *
  * It stays in the foreground and logs to stderr, as systemd (Type=notify)
  * and journald expect; -f is accepted for the same meaning.  Exit status:
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "daemon/chainbuild.h"
 #include "daemon/control.h"
 #include "daemon/paudio.h"
 
@@ -25,11 +27,13 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: tidepoold [-c FILE] [-f|--foreground] [-v]\n"
 	    "       tidepoold --list-devices\n"
+	    "       tidepoold --list-stages\n"
 	    "  -c FILE         config (default %s)\n"
 	    "  -f, --foreground  stay in the foreground (always the case; "
 	    "for systemd and journald)\n"
 	    "  -v              log each client and reconnect attempt\n"
 	    "  --list-devices  print the audio devices PortAudio sees\n"
+	    "  --list-stages   print the stage types and their parameters\n"
 	    "Signals: SIGTERM/SIGINT stop (recordings are finished), "
 	    "SIGHUP reloads the config.\n", TIDEPOOL_CONFIG);
 }
@@ -42,6 +46,7 @@ main(int argc, char **argv)
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "list-devices", no_argument, NULL, 'L' },
+		{ "list-stages", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -63,6 +68,9 @@ main(int argc, char **argv)
 			break;
 		case 'L':
 			return paudio_list(stdout) == 0 ? 0 : 1;
+		case 'S':
+			chainbuild_describe(stdout);
+			return 0;
 		case 'h':
 			usage(stdout);
 			return 0;

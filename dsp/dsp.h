@@ -20,15 +20,14 @@
  * smoothed (see each type's summary); a stage made with given values starts
  * at those values, so a stage nobody changes is exactly the plain processor.
  *
- * The types, their parameters (unit, range, default) and how a change
- * glides; dsp_type_at() lists them:
+ * The types are listed by dsp_type_at(); each one's parameters (unit,
+ * range, default) are its table in the processor's file, the one source:
+ * "tidepoold --list-stages" prints them, and tidepool.conf(5) is held to
+ * them by a test.  How a change glides:
  *
- *   gain        gain (dB, -120..24, 0), mute (0/1, 0): a linear ramp of
- *               the factor over DSP_RAMP_MS, per sample
- *   lowpass, highpass, bandpass (constant 0 dB peak), notch, allpass:
- *               freq (Hz, 1..<rate/2, 1000), q (0.1..40, 0.707)
+ *   gain, mixer  a linear ramp of the factor over DSP_RAMP_MS, per sample
+ *   lowpass, highpass, bandpass (constant 0 dB peak), notch, allpass,
  *   peaking, lowshelf, highshelf:
- *               freq and q as above, gain (dB, -40..40, 0)
  *               The RBJ Audio EQ Cookbook biquads, coefficients and state
  *               in double (direct form I, as sox; settled, on a machine
  *               with AVX2 and FMA, the same recursion four samples at a
@@ -37,24 +36,20 @@
  *               equalizer, bass and treble.  A change glides freq and q
  *               in log steps and gain in dB steps over DSP_RAMP_MS, the
  *               coefficients recomputed every 16 samples from the change.
- *   delay       ms (0..2000, 0): rounded to whole samples; a change
- *               crossfades from the old tap to the new over DSP_RAMP_MS
- *   limiter     threshold (dBFS, -60..0, -1), release (ms, 1..5000, 50),
- *               lookahead (ms, 0..20, 5): a brickwall peak limiter, the
- *               channels linked; |out| never exceeds the threshold.  It
- *               delays the channels it acts on by the lookahead (see
- *               dsp_stage_latency()); a lookahead change moves the audio
- *               in time at once, so set it at load.
- *   compressor  threshold (dBFS, -60..0, -20), ratio (1..20, 4),
- *               attack (ms, 0.1..200, 10), release (ms, 1..5000, 100),
- *               knee (dB, 0..24, 6), makeup (dB, 0..24, 0): feed-forward,
- *               peak detector, channels linked, soft knee; makeup ramps
- *               over DSP_RAMP_MS, the rest act through attack/release
- *   mixer       gain (dB, -120..24, 0) on every output, ramped; the
- *               matrix is given at setup and fixed
+ *   delay       rounded to whole samples; a change crossfades from the old
+ *               tap to the new over DSP_RAMP_MS
+ *   limiter     a brickwall peak limiter, the channels linked; |out|
+ *               never exceeds the threshold.  It delays the channels it
+ *               acts on by the lookahead (see dsp_stage_latency()); a
+ *               lookahead change moves the audio in time at once, so set
+ *               it at load.
+ *   compressor  feed-forward, peak detector, channels linked, soft knee;
+ *               makeup ramps over DSP_RAMP_MS, the rest act through
+ *               attack/release
+ *   mixer       the matrix is given at setup and fixed
  *   meter       no parameters; see dsp_stage_meter()
- *   burn        load (0..4, 0.5): TEST ONLY; spins load x the block's
- *               duration on CLOCK_MONOTONIC, for overload tests
+ *   burn        TEST ONLY; spins load x the block's duration on
+ *               CLOCK_MONOTONIC, for overload tests
  */
 #ifndef TP_DSP_H
 #define TP_DSP_H

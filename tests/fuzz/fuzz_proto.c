@@ -4,14 +4,15 @@
  * The input is what one client sends: lines.  Each goes through
  * proto_parse, whose result must be well formed (a known command,
  * NUL-terminated names, a finite value) or an error that is one line of
- * text.  What the daemon's control thread then does without audio or
- * files is done too, with the same calls: "set" and "get" find their stage
- * and parameter in a chain of every processor type, "set" checks the value
+ * text.  Then the daemon's own command handlers (daemon/command.c) run it
+ * where they need no files or audio: "set" and "get" find their stage and
+ * parameter in a chain of every processor type, "set" checks the value
  * and sends it to an engine that runs a period after every line that sent
- * it something (so a value that passes the check is applied to the dsp), and "stats",
- * "status", "metrics" and "stats reset" build their replies from its
- * statistics.  play, record and reload need files or audio: they are
- * parsed only.  The engine's output must stay finite.
+ * it something (so a value that passes the check is applied to the dsp);
+ * "chain", "help", "stats", "status", "metrics" and "stats reset" build
+ * their replies.  play, record, stop and reload need files or audio: they
+ * are parsed only.  Every reply must be an object with "ok" (or, for
+ * metrics, text), and the engine's output must stay finite.
  *
  * The engine and its statistics are made once (they are megabytes); each
  * input that follows one that changed a parameter starts by swapping in a
@@ -29,6 +30,7 @@
 
 #include "config/config.h"
 #include "daemon/chainbuild.h"
+#include "daemon/command.h"
 #include "daemon/engine.h"
 #include "daemon/proto.h"
 #include "daemon/stats.h"
@@ -65,6 +67,9 @@ static struct rtpool blocks;
 static struct rtmsgpool msgs;
 static struct engine engine;
 static struct stats st;
+static struct player player;
+static struct recorder recorder;
+static struct command_env env;
 static int chain_changed;	/* by a set since the last swap */
 static float out[PERIOD * CHANNELS];
 
@@ -87,9 +92,50 @@ new_chain(void)
 	return chain;
 }
 
+/* The context the daemon's snapshot gives, with fixed device figures. */
+static void
+snapshot(void *arg, struct stats_context *x)
+{
+	(void)arg;
+	stats_refresh(&st, &engine);
+	memset(x, 0, sizeof(*x));
+	x->state = "running";
+	x->device = "fuzz";
+	x->rate = engine.setup.rate;
+	x->period = PERIOD;
+	x->channels = engine.setup.channels;
+	x->out_channels = engine.setup.out_channels;
+	x->chain = env.view.chain;
+	rtpool_stats(&blocks, &x->pool);
+	rtmsgpool_stats(&msgs, &x->msg_pool);
+	x->page_faults = x->page_faults_warm = -1;
+	x->source = "tone 440 Hz";
+}
+
+/* Never called: reload and stop are parsed only. */
+static int
+reload(void *arg, char *err, size_t errlen, char *note, size_t notelen)
+{
+	(void)arg;
+	(void)note;
+	(void)notelen;
+	snprintf(err, errlen, "not here");
+	return -1;
+}
+
+static int
+source(void *arg)
+{
+	(void)arg;
+	return engine_send_source(&engine, ENGINE_SRC_TONE, 0, 440, 0.5);
+}
+
+static const struct command_hooks hooks = { snapshot, reload, source };
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+	struct dsp_chain *chain;
 	struct engine_setup es;
 	char err[512];
 
@@ -115,10 +161,21 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	es.msgs = &msgs;
 	es.ring_capacity = 8;
 	es.offline = 1;
-	if (engine_init(&engine, &es, new_chain(), err, sizeof(err)) != 0)
+	chain = new_chain();
+	if (engine_init(&engine, &es, chain, err, sizeof(err)) != 0)
 		fail("engine", err);
 	if (stats_init(&st) != 0)
 		fail("stats", "out of memory");
+	player_init(&player, 2);
+	recorder_init(&recorder, 2);
+	env.engine = &engine;
+	env.blocks = &blocks;
+	env.msgs = &msgs;
+	env.stats = &st;
+	env.player = &player;
+	env.recorder = &recorder;
+	env.hooks = &hooks;
+	command_view_set(&env.view, cfg, chain);
 	if (engine_send_source(&engine, ENGINE_SRC_TONE, 0, 440, 0.5) != 0)
 		fail("engine", "cannot send the source");
 	return 0;
@@ -129,19 +186,11 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 static void
 period(struct engine *e)
 {
-	struct rtmsg *m;
-	struct dsp_chain *old;
 	unsigned i;
 	char where[64];
 
 	engine_process(e, NULL, out, PERIOD, 0);
-	while ((m = rtchan_pop_spsc(&e->ret)) != NULL) {
-		if (m->type == ENGINE_MSG_SWAP &&
-		    (old = m->payload.ptr[1]) != NULL)
-			dsp_chain_del(old);
-		if (rtmsg_put(&msgs, m) != RTPOOL_OK)
-			fail("recycle", "the engine returned a stranger");
-	}
+	(void)engine_reclaim(e, NULL, NULL);
 	for (i = 0; i < PERIOD * CHANNELS; i++)
 		if (!isfinite(out[i])) {
 			snprintf(where, sizeof(where), "sample %u is %g", i,
@@ -171,71 +220,54 @@ check_req(const struct proto_req *r)
 		fail("parsed", "play or record without a file");
 }
 
-/* find_target and do_set of the control thread, without the replies. */
+/* The reply must be what a client can read: an object with "ok", one
+   line of error text, or the metrics' text. */
 static void
-set_or_get(struct engine *e, const struct proto_req *r)
+check_reply(const struct command_reply *rep)
 {
-	const struct dsp_type *t;
-	int s, p;
-	char why[256];
+	const cJSON *ok, *e;
 
-	s = dsp_chain_find(e->chain, r->stage);
-	if (s < 0)
+	if (rep->text != NULL) {
+		if (rep->json != NULL)
+			fail("reply", "both text and JSON");
 		return;
-	t = dsp_stage_type(dsp_chain_stage(e->chain, (unsigned)s));
-	if (r->param[0] == '\0')
-		return;
-	p = dsp_param_index(t, r->param);
-	if (p < 0 || r->cmd != PROTO_SET)
-		return;
-	if (chainbuild_check(t, (unsigned)p, e->setup.rate, r->value, why,
-	    sizeof(why)) != 0)
-		return;
-	if (engine_send_set(e, (unsigned)s, (unsigned)p, r->value) != 0) {
-		/* Busy: the daemon says "try again"; a client would. */
-		period(e);
-		if (engine_send_set(e, (unsigned)s, (unsigned)p,
-		    r->value) != 0)
-			fail("set", "still busy after a period");
 	}
-	chain_changed = 1;
+	if (rep->json == NULL)
+		fail("reply", "none");
+	ok = cJSON_GetObjectItem(rep->json, "ok");
+	if (!cJSON_IsBool(ok))
+		fail("reply", "no \"ok\"");
+	e = cJSON_GetObjectItem(rep->json, "error");
+	if (cJSON_IsFalse(ok) && (!cJSON_IsString(e) ||
+	    e->valuestring[0] == '\0' || strchr(e->valuestring, '\n')))
+		fail("reply", "a failure without a one-line error");
 }
 
+/* Runs r through the daemon's handlers, as a trusted client. */
 static void
-report(struct engine *e, enum proto_cmd cmd)
+run(struct engine *e, const struct proto_req *r)
 {
-	struct stats_context x;
-	cJSON *o;
-	char *text;
+	struct command_reply rep;
+	const cJSON *err;
 
-	stats_refresh(&st, e);
-	memset(&x, 0, sizeof(x));
-	x.state = "running";
-	x.device = "fuzz";
-	x.rate = e->setup.rate;
-	x.period = PERIOD;
-	x.channels = e->setup.channels;
-	x.out_channels = e->setup.out_channels;
-	x.chain = e->chain;
-	rtpool_stats(&blocks, &x.pool);
-	rtmsgpool_stats(&msgs, &x.msg_pool);
-	x.page_faults = x.page_faults_warm = -1;
-	x.source = "tone 440 Hz";
-	if (cmd == PROTO_METRICS) {
-		text = stats_metrics(&st, &x);
-		free(text);
-		return;
+	command_run(&env, 1, r, &rep);
+	check_reply(&rep);
+	err = rep.json != NULL ? cJSON_GetObjectItem(rep.json, "error") :
+	    NULL;
+	if (r->cmd == PROTO_SET && cJSON_IsString(err) &&
+	    strncmp(err->valuestring, "busy", 4) == 0) {
+		/* Busy: the daemon says "try again"; a client would. */
+		command_reply_done(&rep);
+		period(e);
+		command_run(&env, 1, r, &rep);
+		check_reply(&rep);
+		if (!cJSON_IsTrue(cJSON_GetObjectItem(rep.json, "ok")))
+			fail("set", "still busy after a period");
 	}
-	o = cJSON_CreateObject();
-	if (cmd == PROTO_STATUS)
-		stats_status_json(&st, &x, o);
-	else
-		stats_json(&st, &x, o);
-	text = cJSON_PrintUnformatted(o);
-	if (text == NULL)
-		fail("stats", "the reply does not print");
-	free(text);
-	cJSON_Delete(o);
+	if (r->cmd == PROTO_SET &&
+	    cJSON_IsTrue(cJSON_GetObjectItem(rep.json, "ok")))
+		chain_changed = 1;
+	command_reply_done(&rep);
 }
 
 int
@@ -249,8 +281,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* A fresh chain, faded in and the old one gone before any line. */
 	if (chain_changed) {
-		if (engine_send_swap(e, new_chain()) != 0)
+		struct dsp_chain *chain = new_chain();
+
+		if (engine_send_swap(e, chain) != 0)
 			fail("engine", "cannot swap the chain");
+		command_view_set(&env.view, cfg, chain);
 		for (i = 0; i <= FADE / PERIOD + 1; i++)
 			period(e);
 		chain_changed = 0;
@@ -272,28 +307,28 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				switch (req.cmd) {
 				case PROTO_SET:
 				case PROTO_GET:
-					set_or_get(e, &req);
+				case PROTO_CHAIN:
+				case PROTO_HELP:
+					run(e, &req);
 					break;
 				case PROTO_STATS_RESET:
-					if (reports++ >= MAX_REPORTS)
-						break;
-					stats_refresh(&st, e);
-					stats_reset(&st);
-					(void)engine_send_reset(e);
-					break;
 				case PROTO_STATUS:
 				case PROTO_STATS:
 				case PROTO_METRICS:
 					if (reports++ < MAX_REPORTS)
-						report(e, req.cmd);
+						run(e, &req);
 					break;
-				default:
+				case PROTO_RELOAD:
+				case PROTO_PLAY:
+				case PROTO_STOP:
+				case PROTO_RECORD:
+				case PROTO_RECORD_STOP:
 					break;
 				}
 			}
 		}
 		/* The engine takes what a line sent at its next period. */
-		if (rtchan_count(&e->cmd) > 0)
+		if (engine_pending_messages(e) > 0)
 			period(e);
 		p = nl + 1;
 	}
