@@ -63,16 +63,17 @@ struct control {
 
 /* ---- sources and statistics ------------------------------------------- */
 
-/* Sends the [engine] input as the engine's source. */
+/* Sends the [engine] input as the engine's source, or after a file's end
+   what follows it (player_send_after_end()). */
 static int
-send_configured_source(struct control *c)
+send_source(struct control *c, int after_end)
 {
 	char err[512];
 	int rc;
 
-	rc = player_send_configured(&c->player, &c->engine, &c->blocks,
-	    &c->cfg->engine, c->source_desc, sizeof(c->source_desc), err,
-	    sizeof(err));
+	rc = (after_end ? player_send_after_end : player_send_configured)(
+	    &c->player, &c->engine, &c->blocks, &c->cfg->engine,
+	    c->source_desc, sizeof(c->source_desc), err, sizeof(err));
 	if (err[0] != '\0')
 		log_msg("%s", err);
 	return rc;
@@ -216,7 +217,7 @@ finish_recording_now(struct control *c)
 
 /* ---- hooks: what the modules ask of the daemon ------------------------ */
 
-/* A feed block came back: the end of a file goes back to the source. */
+/* A feed block came back: what follows a file's end is sent. */
 static void
 block_returned(void *arg, const struct engine_block *b)
 {
@@ -225,7 +226,7 @@ block_returned(void *arg, const struct engine_block *b)
 	if (player_returned(&c->player, b)) {
 		if (c->player.error[0] != '\0')
 			log_msg("%s", c->player.error);
-		(void)send_configured_source(c);
+		(void)send_source(c, 1);
 	}
 }
 
@@ -292,7 +293,7 @@ reload_hook(void *arg, char *err, size_t errlen, char *note, size_t notelen)
 static int
 source_hook(void *arg)
 {
-	return send_configured_source(arg);
+	return send_source(arg, 0);
 }
 
 /* One request line from a client: run it, answer it. */
@@ -558,7 +559,7 @@ start(struct control *c)
 		log_msg("out of memory");
 		return -1;
 	}
-	(void)send_configured_source(c);
+	(void)send_source(c, 0);
 	c->tick_ns = tick_period(c, depth);
 	if (start_loop(c) != 0)
 		return -1;

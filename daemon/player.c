@@ -76,6 +76,7 @@ player_start(struct player *p, struct engine *e, struct rtpool *pool,
 	p->loops = 0;
 	p->stalled = 0;
 	p->error[0] = '\0';
+	p->configured = 0;
 	/*
 	 * The first blocks go before the source message, so that the
 	 * callback that applies it has audio: the engine keeps a newer
@@ -207,12 +208,27 @@ player_send_configured(struct player *p, struct engine *e,
 	case CONFIG_INPUT_FILE:
 		snprintf(desc, desclen, "file %s", en->input_path);
 		if (player_start(p, e, pool, en->input_path, en->loop, err,
-		    errlen) == 0)
+		    errlen) == 0) {
+			p->configured = 1;
 			return 0;
+		}
 		break;
 	case CONFIG_INPUT_NONE:
 		break;
 	}
 	snprintf(desc, desclen, "none");
+	return engine_send_source(e, ENGINE_SRC_NONE, p->generation, 0, 0);
+}
+
+int
+player_send_after_end(struct player *p, struct engine *e,
+    struct rtpool *pool, const struct config_engine *en, char *desc,
+    size_t desclen, char *err, size_t errlen)
+{
+	if (!p->configured)
+		return player_send_configured(p, e, pool, en, desc, desclen,
+		    err, errlen);
+	err[0] = '\0';
+	snprintf(desc, desclen, "none (the file ended)");
 	return engine_send_source(e, ENGINE_SRC_NONE, p->generation, 0, 0);
 }

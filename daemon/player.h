@@ -41,6 +41,7 @@ struct player {
 	uint64_t stall_until;	/* rtclock_ns() when the stall ends; 0 */
 	int stalled;		/* this file's stall has begun */
 	char error[512];	/* the last decode error, or "" */
+	int configured;		/* the [engine] input, not a client's play */
 };
 
 /* Control thread. */
@@ -81,6 +82,17 @@ int player_returned(struct player *p, const struct engine_block *b);
 
 /* Control thread. */
 void player_done(struct player *p);
+
+/*
+ * What follows a file's end (player_returned() said so): a client's file
+ * hands back to the [engine] input (player_send_configured()); the [engine]
+ * input's own file, which ends only with loop = no or an error, leaves
+ * silence ("none (the file ended)"), never the same file again.  Same
+ * arguments and return as player_send_configured().  Control thread.
+ */
+int player_send_after_end(struct player *p, struct engine *e,
+    struct rtpool *pool, const struct config_engine *en, char *desc,
+    size_t desclen, char *err, size_t errlen);
 
 /*
  * Sends the [engine] input en as the engine's source when no client plays
