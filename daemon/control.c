@@ -601,9 +601,14 @@ stop(struct control *c)
 	if (!closed)
 		log_msg("audio: the sound server does not answer; leaving "
 		    "without closing the stream");
-	if (c->recorder.state != RECORDER_OFF)
-		log_msg("recording %s closed at %llu frames", c->recorder.path,
+	if (c->recorder.state != RECORDER_OFF) {
+		/* What the ring still holds goes in first: the log gives the
+		   file's final length. */
+		recorder_finish_stopped(&c->recorder, &c->engine, &c->blocks);
+		log_msg("recording %s closed at %llu frames",
+		    c->recorder.ended_path,
 		    (unsigned long long)(c->recorder.frames));
+	}
 	recorder_done(&c->recorder, &c->blocks, &c->engine);
 	clients_done(&c->clients);
 	loop_done(&c->loop);
