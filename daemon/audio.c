@@ -36,8 +36,7 @@ static int64_t
 thread_faults(const struct engine *e)
 {
 	char path[64], buf[1024], *p;
-	unsigned long long minflt = 0, majflt = 0;
-	int tid = engine_audio_tid(e), i;
+	int tid = engine_audio_tid(e);
 	FILE *f;
 
 	if (tid <= 0)
@@ -48,10 +47,21 @@ thread_faults(const struct engine *e)
 		return -1;
 	p = fgets(buf, sizeof(buf), f);
 	fclose(f);
-	if (p == NULL || (p = strrchr(buf, ')')) == NULL)
+	return p != NULL ? audio_stat_faults(buf) : -1;
+}
+
+int64_t
+audio_stat_faults(const char *stat)
+{
+	unsigned long long minflt = 0, majflt = 0;
+	const char *p;
+	int i;
+
+	/* The name in "(comm)" may hold blanks and parentheses: count from
+	   the last ')'.  Then: state ppid pgrp session tty tpgid flags
+	   minflt cminflt majflt cmajflt; minflt follows the eighth blank. */
+	if ((p = strrchr(stat, ')')) == NULL)
 		return -1;
-	/* Fields after "(comm)": state ppid pgrp session tty tpgid flags
-	   minflt cminflt majflt; minflt follows the eighth blank. */
 	for (i = 0; i < 8 && p != NULL; i++)
 		p = strchr(p + 1, ' ');
 	if (p == NULL || sscanf(p, " %llu %*u %llu", &minflt, &majflt) != 2)

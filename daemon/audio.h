@@ -110,4 +110,10 @@ int audio_close(struct audio *a, uint64_t timeout_ns);
 void audio_context(struct audio *a, const char *configured,
     struct stats_context *x);
 
+/*
+ * The page faults (minflt + majflt, not the children's) in one line of
+ * /proc/.../stat, or -1 if it does not parse.  Any thread.
+ */
+int64_t audio_stat_faults(const char *stat);
+
 #endif /* TP_AUDIO_H */
