@@ -18,18 +18,22 @@
  * counter.
  *
  * The depot: two stacks of magazines built the same way (loaded ones and
- * empty ones), linked through each magazine's `next`.  A fixed number of
+ * empty ones), linked through each magazine's `next`; each magazine's
+ * `below` counts the blocks in it and under it, so the depot's free count
+ * is the top's, as with the depth of the blocks.  A fixed number of
  * magazines exists: enough for every block plus two per thread slot; when
  * there is no empty one to take, a put goes to the stack of blocks.
  *
  * The top tier: a thread's slot, claimed with a compare-and-swap on its
- * first use of the pool and found again through a thread-local table
- * indexed by the pool's id, holds two magazines, `loaded` and `prev`; as in
- * Bonwick and Adams, a get takes from loaded and a put adds to it, and only
- * when loaded is empty (or full) and prev is too does the thread go to the
- * depot, so a thread going back and forth around a magazine boundary does
- * not go there on every call.  Only the slot's owner touches its
- * magazines; `held` and `low` are also read by others, for statistics.  A
+ * first use of the pool, holds two magazines, `loaded` and `prev`; a
+ * thread-local table indexed by the pool's id keeps the slot and its
+ * loaded magazine at hand, so that the fast path is three dependent loads
+ * (the entry's magazine, its count, the block number).  As in Bonwick and
+ * Adams, a get takes from loaded and a put adds to it, and only when loaded
+ * is empty (or full) and prev is too does the thread go to the depot, so a
+ * thread going back and forth around a magazine boundary does not go there
+ * on every call.  Only the slot's owner changes its magazines; their
+ * `count` and `low` are also read by others, for statistics.  A
  * thread-specific key's destructor gives a slot's magazines back to the
  * depot when its thread exits; a process-wide table of live pools (under a
  * mutex, as is rtpool_init() and rtpool_done()) tells it which pools still
@@ -38,7 +42,9 @@
  * The low-water mark: at every slow-path event (a magazine swapped, a block
  * stacked or unstacked) the thread lowers min_free to what the stack and
  * the depot hold plus the lowest its own magazines held since its last
- * event, counting other threads' magazines as empty: a figure never above
+ * event (prev's count, fixed between events, and the lowest count of
+ * loaded, kept in the magazine by every get), counting other threads'
+ * magazines as empty: a figure never above
  * the free count of some moment since that event, and, with one thread,
  * the exact low.  rtpool_stats() adds the same, over all threads, for the
  * time since their last events.
@@ -57,43 +63,45 @@
 #include "rtpool/rttsan.h"
 
 struct rtpool_mag {
-	uint32_t count;		/* blocks in idx[] */
+	uint32_t count;		/* blocks in idx[] (its holder writes) */
+	uint32_t low;		/* lowest count since the holder's last event */
 	uint32_t next;		/* in a depot stack: the next one's index + 1 */
+	uint32_t below;		/* in a depot stack: blocks in it and below */
 	uint32_t idx[RTPOOL_MAG];	/* block numbers; idx[count - 1] next out */
 	/* Three whole lines: two threads' magazines never share one. */
-	char pad_[3 * RTPOOL_ALIGN - (2 + RTPOOL_MAG) * sizeof(uint32_t)];
+	char pad_[3 * RTPOOL_ALIGN - (4 + RTPOOL_MAG) * sizeof(uint32_t)];
 };
 
 struct rtpool_slot {
 	uint32_t owner;		/* 0: free; 1: a thread's (claimed by CAS) */
-	uint32_t held;		/* blocks in loaded and prev (owner writes) */
-	uint32_t low;		/* lowest `held` since the owner's last event */
 	uint32_t pad0_;
-	struct rtpool_mag *loaded;	/* owner only: gets and puts use it */
-	struct rtpool_mag *prev;	/* owner only: the other one */
-	char pad_[RTPOOL_ALIGN - 4 * sizeof(uint32_t) -
+	struct rtpool_mag *loaded;	/* the owner writes, others read */
+	struct rtpool_mag *prev;	/* the same; never NULL while owned */
+	char pad_[RTPOOL_ALIGN - 2 * sizeof(uint32_t) -
 	    2 * sizeof(struct rtpool_mag *)];
 };
 
-/* A thread's view of one pool: which slot it holds there. */
+/* A thread's view of one pool: its slot there, and the loaded magazine. */
 struct tls_entry {
 	uint64_t serial;	/* the pool's serial when claimed */
+	struct rtpool_mag *mag;	/* the slot's loaded magazine */
 	struct rtpool_slot *slot;
+	uint64_t pad_;		/* 32 bytes: the index is a shift */
 };
 
 /*
  * Indexed by pool id.  Entry 0 belongs to the pools without magazines
  * (id 0, serial 0) and never matches one: its serial is set, once, to a
- * value no pool has.  Initial-exec: an offset from the thread pointer
- * fixed at load time, the storage made with the thread; no call, no
- * allocation on first use (a library holding this cannot be dlopen()ed
- * late; tidepool links it statically).
+ * value no pool has.  Local-exec: a constant offset from the thread
+ * pointer, the storage made with the thread; no call, no allocation on
+ * first use.  (It binds rtpool to executables, as tidepool links it: a
+ * shared library holding it fails to link rather than allocate.)
  */
-#define TLS_IE __attribute__((tls_model("initial-exec")))
-static _Thread_local struct tls_entry tls[RTPOOL_MAX_POOLS] TLS_IE = {
-	{ UINT64_MAX, NULL }
+#define TLS_LE __attribute__((tls_model("local-exec")))
+static _Thread_local struct tls_entry tls[RTPOOL_MAX_POOLS] TLS_LE = {
+	{ UINT64_MAX, NULL, NULL, 0 }
 };
-static _Thread_local int tls_exit_armed TLS_IE;	/* the key's value is set */
+static _Thread_local int tls_exit_armed TLS_LE;	/* the key's value is set */
 
 /* The process-wide table of pools with magazines, by id. */
 static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -207,6 +215,18 @@ stack_push(struct rtpool *p, uint32_t i)
 	} while (!ck_pr_cas_64_value(&p->head, head, pack(head, i + 1), &head));
 }
 
+/* The number of blocks in the depot: `below` of the top loaded magazine. */
+static uint64_t
+depot_count(const struct rtpool *p)
+{
+	/* Relaxed, for statistics: as in stack_count(). */
+	uint32_t link = (uint32_t)ck_pr_load_64(&p->full);
+
+	if (link == 0 || link > p->nmags)
+		return 0;
+	return ck_pr_load_32(&p->mags[link - 1].below);
+}
+
 /* Pops a magazine off a depot stack (full or empty), or NULL. */
 static struct rtpool_mag *
 depot_pop(struct rtpool *p, uint64_t *top)
@@ -240,15 +260,21 @@ static void
 depot_push(struct rtpool *p, uint64_t *top, struct rtpool_mag *m)
 {
 	uint64_t head;
-	uint32_t link = (uint32_t)(m - p->mags) + 1;
+	uint32_t link = (uint32_t)(m - p->mags) + 1, under, below;
 
 	RTTSAN_RELEASE(m);
 	/* Release: the magazine's contents and its blocks, before it shows. */
 	ck_pr_fence_release();
 	head = ck_pr_load_64(top);
 	do {
-		/* Only the holder of m writes its link. */
-		ck_pr_store_32(&m->next, (uint32_t)head);
+		under = (uint32_t)head;
+		/* As in stack_push(): read after the top that named it. */
+		ck_pr_fence_load();
+		below = under == 0 ? 0 :
+		    ck_pr_load_32(&p->mags[under - 1].below);
+		/* Only the holder of m writes its link and count. */
+		ck_pr_store_32(&m->below, below + m->count);
+		ck_pr_store_32(&m->next, under);
 		/* The link must be visible before m is on top. */
 		ck_pr_fence_store_atomic();
 	} while (!ck_pr_cas_64_value(top, head, pack(head, link), &head));
@@ -276,26 +302,32 @@ take(struct rtpool *p, uint32_t i)
 static void
 note_low(struct rtpool *p, const struct rtpool_slot *s)
 {
-	uint64_t n = stack_count(p) + ck_pr_load_64(&p->depot_free);
+	uint64_t n = stack_count(p) + depot_count(p);
 
 	if (s != NULL)
-		n += ck_pr_load_32(&s->low);
+		n += s->loaded->low + s->prev->count;
 	lower_min(p, n);
 }
 
-/* After an event: the owner's window starts again at what it holds now. */
+/*
+ * After an event: the slot's magazines are now `loaded` and `prev`, and
+ * the owner's window for the low-water mark starts again.
+ */
 static void
-set_held(struct rtpool_slot *s, uint32_t held)
+set_mags(struct tls_entry *e, struct rtpool_slot *s,
+    struct rtpool_mag *loaded, struct rtpool_mag *prev)
 {
-	/* Relaxed: read only for statistics. */
-	ck_pr_store_32(&s->held, held);
-	ck_pr_store_32(&s->low, held);
+	/* Relaxed: others read these only for statistics. */
+	ck_pr_store_32(&loaded->low, loaded->count);
+	ck_pr_store_ptr(&s->loaded, loaded);
+	ck_pr_store_ptr(&s->prev, prev);
+	e->mag = loaded;
 }
 
 /*
  * clang's nonblocking analysis refuses every thread-local variable, since
  * one of the general-dynamic model is allocated on first use; these are
- * initial-exec (above), so the two functions below, the only places that
+ * local-exec (above), so the two functions below, the only places that
  * touch them, tell it so.
  */
 #if defined(__clang__)
@@ -351,9 +383,8 @@ make_exit_key(void)
  * has no magazines or all its slots are taken.
  */
 static struct rtpool_slot *
-my_slot(struct rtpool *p) TP_REALTIME
+my_slot(struct rtpool *p, struct tls_entry *e) TP_REALTIME
 {
-	struct tls_entry *e = tls_entry(p->id);
 	struct rtpool_slot *s;
 	struct rtpool_mag *a, *b;
 	unsigned k;
@@ -381,9 +412,7 @@ my_slot(struct rtpool *p) TP_REALTIME
 			ck_pr_store_32(&s->owner, 0);
 			return NULL;
 		}
-		s->loaded = a;
-		s->prev = b;
-		set_held(s, 0);
+		set_mags(e, s, a, b);
 		e->serial = p->serial;
 		e->slot = s;
 		tls_arm_exit();
@@ -401,18 +430,13 @@ slot_return(struct rtpool *p, struct rtpool_slot *s)
 
 	note_low(p, s);
 	for (k = 0; k < 2; k++) {
-		if (m[k]->count != 0) {
-			/*
-			 * Counted before it shows, so that a getter taking it
-			 * at once never makes the count go below zero.
-			 */
-			ck_pr_add_64(&p->depot_free, m[k]->count);
+		if (m[k]->count != 0)
 			depot_push(p, &p->full, m[k]);
-		} else
+		else
 			depot_push(p, &p->empty, m[k]);
 	}
-	s->loaded = s->prev = NULL;
-	set_held(s, 0);
+	ck_pr_store_ptr(&s->loaded, NULL);
+	ck_pr_store_ptr(&s->prev, NULL);
 	RTTSAN_RELEASE(s);
 	/* Release: the slot's fields are settled before another claims it. */
 	ck_pr_fence_release();
@@ -435,6 +459,7 @@ on_thread_exit(void *arg)
 			slot_return(live[id], t[id].slot);
 		t[id].serial = 0;
 		t[id].slot = NULL;
+		t[id].mag = NULL;
 	}
 	pthread_mutex_unlock(&live_lock);
 }
@@ -560,11 +585,13 @@ rtpool_init(struct rtpool *p, size_t block_size, size_t nblocks)
 		}
 		for (i = nmags; i-- > 0;) {
 			uint64_t *top = p->mags[i].count ? &p->full : &p->empty;
+			uint32_t under = (uint32_t)*top;
 
-			p->mags[i].next = (uint32_t)*top;
+			p->mags[i].next = under;
+			p->mags[i].below = p->mags[i].count +
+			    (under != 0 ? p->mags[under - 1].below : 0);
 			*top = i + 1;
 		}
-		p->depot_free = nblocks;
 	}
 	p->min_free = nblocks;
 	if (id != 0) {
@@ -596,25 +623,24 @@ rtpool_done(struct rtpool *p)
 __attribute__((noinline)) static void *
 get_slow(struct rtpool *p) TP_REALTIME
 {
-	struct rtpool_slot *s = my_slot(p);
-	struct rtpool_mag *m, *t;
+	struct tls_entry *e = tls_entry(p->id);
+	struct rtpool_slot *s = my_slot(p, e);
+	struct rtpool_mag *m, *prev;
 	int64_t i;
 
 	note_low(p, s);
 	if (s != NULL) {
-		if (s->prev->count == 0 &&
+		prev = s->prev;
+		if (prev->count == 0 &&
 		    (m = depot_pop(p, &p->full)) != NULL) {
-			ck_pr_sub_64(&p->depot_free, m->count);
-			depot_push(p, &p->empty, s->prev);
-			s->prev = m;
+			depot_push(p, &p->empty, prev);
+			prev = m;
 		}
-		if (s->prev->count != 0) {
-			t = s->loaded;
-			s->loaded = s->prev;
-			s->prev = t;
-			m = s->loaded;
-			set_held(s, m->count - 1);
-			return take(p, m->idx[--m->count]);
+		if (prev->count != 0) {
+			m = prev;
+			ck_pr_store_32(&m->count, m->count - 1);
+			set_mags(e, s, m, s->loaded);
+			return take(p, m->idx[m->count]);
 		}
 	}
 	if ((i = stack_pop(p)) >= 0)
@@ -622,7 +648,6 @@ get_slow(struct rtpool *p) TP_REALTIME
 	if (s == NULL && (m = depot_pop(p, &p->full)) != NULL) {
 		/* No slot of our own: one block out of a depot magazine. */
 		i = m->idx[--m->count];
-		ck_pr_sub_64(&p->depot_free, 1);
 		depot_push(p, m->count != 0 ? &p->full : &p->empty, m);
 		return take(p, (uint32_t)i);
 	}
@@ -636,23 +661,20 @@ void *
 rtpool_get(struct rtpool *p)
 {
 	struct tls_entry *e = tls_entry(p->id);
-	struct rtpool_slot *s;
 	struct rtpool_mag *m;
-	uint32_t c, h;
+	uint32_t c;
 
 	/* The fast path: plain loads and stores on the thread's own lines. */
 	if (e->serial == p->serial) {
-		s = e->slot;
-		m = s->loaded;
+		m = e->mag;
 		c = m->count;
 		if (c != 0) {
-			m->count = c - 1;
-			h = s->held - 1;
-			/* Relaxed: read only for statistics. */
-			ck_pr_store_32(&s->held, h);
-			if (h < s->low)
-				ck_pr_store_32(&s->low, h);
-			return take(p, m->idx[c - 1]);
+			c--;
+			/* Relaxed: others read these only for statistics. */
+			ck_pr_store_32(&m->count, c);
+			if (c < m->low)
+				ck_pr_store_32(&m->low, c);
+			return take(p, m->idx[c]);
 		}
 	}
 	return get_slow(p);
@@ -662,23 +684,23 @@ rtpool_get(struct rtpool *p)
 __attribute__((noinline)) static void
 put_slow(struct rtpool *p, uint32_t i) TP_REALTIME
 {
-	struct rtpool_slot *s = my_slot(p);
-	struct rtpool_mag *m;
+	struct tls_entry *e = tls_entry(p->id);
+	struct rtpool_slot *s = my_slot(p, e);
+	struct rtpool_mag *m, *prev;
 
 	note_low(p, s);
 	if (s != NULL) {
-		if (s->prev->count == p->mag &&
+		prev = s->prev;
+		if (prev->count == p->mag &&
 		    (m = depot_pop(p, &p->empty)) != NULL) {
-			ck_pr_add_64(&p->depot_free, s->prev->count);
-			depot_push(p, &p->full, s->prev);
-			s->prev = m;
+			depot_push(p, &p->full, prev);
+			prev = m;
 		}
-		if (s->prev->count < p->mag) {
-			m = s->prev;
-			s->prev = s->loaded;
-			s->loaded = m;
-			m->idx[m->count++] = i;
-			set_held(s, m->count + s->prev->count);
+		if (prev->count < p->mag) {
+			m = prev;
+			m->idx[m->count] = i;
+			ck_pr_store_32(&m->count, m->count + 1);
+			set_mags(e, s, m, s->loaded);
 			return;
 		}
 	}
@@ -689,7 +711,6 @@ int
 rtpool_put(struct rtpool *p, void *block)
 {
 	struct tls_entry *e;
-	struct rtpool_slot *s;
 	struct rtpool_mag *m;
 	uint32_t c;
 	size_t i;
@@ -711,14 +732,12 @@ rtpool_put(struct rtpool *p, void *block)
 	RTTSAN_RELEASE(block);
 	e = tls_entry(p->id);
 	if (e->serial == p->serial) {
-		s = e->slot;
-		m = s->loaded;
+		m = e->mag;
 		c = m->count;
 		if (c != p->mag) {
 			m->idx[c] = (uint32_t)i;
-			m->count = c + 1;
-			/* Relaxed: read only for statistics. */
-			ck_pr_store_32(&s->held, s->held + 1);
+			/* Relaxed: others read it only for statistics. */
+			ck_pr_store_32(&m->count, c + 1);
 			return RTPOOL_OK;
 		}
 	}
@@ -736,13 +755,22 @@ rtpool_stats(const struct rtpool *p, struct rtpool_stats *out)
 	 * Relaxed loads of independent counters: each is exact, together
 	 * they are only approximately simultaneous (said in the header).
 	 */
-	base = stack_count(p) + ck_pr_load_64(&p->depot_free);
+	base = stack_count(p) + depot_count(p);
 	for (k = 0; p->slots != NULL && k < RTPOOL_THREADS; k++) {
+		struct rtpool_mag *l, *v;
+		uint32_t pc;
+
 		if (ck_pr_load_32(&p->slots[k].owner) == 0)
 			continue;
+		/* A slot being claimed or returned: NULL for a moment. */
+		l = ck_pr_load_ptr(&p->slots[k].loaded);
+		v = ck_pr_load_ptr(&p->slots[k].prev);
+		if (l == NULL || v == NULL)
+			continue;
 		threads++;
-		held += ck_pr_load_32(&p->slots[k].held);
-		low += ck_pr_load_32(&p->slots[k].low);
+		pc = ck_pr_load_32(&v->count);
+		held += ck_pr_load_32(&l->count) + pc;
+		low += ck_pr_load_32(&l->low) + pc;
 	}
 	min = ck_pr_load_64(&p->min_free);
 	out->blocks = p->nblocks;
@@ -770,9 +798,12 @@ rtpool_stats_reset(struct rtpool *p)
 	 * owner's get racing with the reset of its `low` may write back an
 	 * older, lower value: min_free then reads low, never high.
 	 */
-	for (k = 0; p->slots != NULL && k < RTPOOL_THREADS; k++)
-		ck_pr_store_32(&p->slots[k].low,
-		    ck_pr_load_32(&p->slots[k].held));
+	for (k = 0; p->slots != NULL && k < RTPOOL_THREADS; k++) {
+		struct rtpool_mag *l = ck_pr_load_ptr(&p->slots[k].loaded);
+
+		if (ck_pr_load_32(&p->slots[k].owner) != 0 && l != NULL)
+			ck_pr_store_32(&l->low, ck_pr_load_32(&l->count));
+	}
 	rtpool_stats(p, &st);
 	ck_pr_store_64(&p->min_free, st.free_now);
 	ck_pr_store_64(&p->exhausted, 0);
@@ -847,6 +878,11 @@ check_depot(const struct rtpool *p, uint64_t top, int loaded,
 		if ((p->mags[link - 1].count != 0) != loaded)
 			return 0;
 		*sum += p->mags[link - 1].count;
+		/* Its count of blocks below: checked from the bottom up. */
+		if (p->mags[link - 1].below - p->mags[link - 1].count !=
+		    (p->mags[link - 1].next != 0 ?
+		    p->mags[p->mags[link - 1].next - 1].below : 0))
+			return 0;
 		if (!check_mag(p, &p->mags[link - 1], seen, n))
 			return 0;
 	}
@@ -889,7 +925,7 @@ rtpool_check(const struct rtpool *p, size_t *nfree)
 	n = nstack;
 	if (p->mag != 0) {
 		ok = ok && check_depot(p, p->full, 1, seen, where, &n, &sum) &&
-		    sum == p->depot_free &&
+		    sum == depot_count(p) &&
 		    check_depot(p, p->empty, 0, seen, where, &n, &sum);
 		for (k = 0; ok && k < RTPOOL_THREADS; k++) {
 			const struct rtpool_slot *s = &p->slots[k];
@@ -899,7 +935,6 @@ rtpool_check(const struct rtpool *p, size_t *nfree)
 			if (s->loaded == NULL || s->prev == NULL ||
 			    where[s->loaded - p->mags]++ ||
 			    where[s->prev - p->mags]++ ||
-			    s->held != s->loaded->count + s->prev->count ||
 			    !check_mag(p, s->loaded, seen, &n) ||
 			    !check_mag(p, s->prev, seen, &n))
 				ok = 0;

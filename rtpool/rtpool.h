@@ -110,11 +110,10 @@ struct rtpool {
 	uint64_t head;		/* block stack top: generation << 32 | link */
 	uint64_t full;		/* depot's loaded magazines, the same way */
 	uint64_t empty;		/* depot's empty magazines, the same way */
-	uint64_t depot_free;	/* blocks in the depot's loaded magazines */
 	uint64_t min_free;	/* lowest free count seen (see the top) */
 	uint64_t exhausted;	/* gets that found the pool empty */
 	uint64_t double_returns;	/* puts refused as RTPOOL_EDOUBLE */
-	char pad2_[RTPOOL_ALIGN - 7 * sizeof(uint64_t)];
+	char pad2_[RTPOOL_ALIGN - 6 * sizeof(uint64_t)];
 };
 
 struct rtpool_stats {
