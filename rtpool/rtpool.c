@@ -21,8 +21,11 @@
  * empty ones), linked through each magazine's `next`; each magazine's
  * `below` counts the blocks in it and under it, so the depot's free count
  * is the top's, as with the depth of the blocks.  A fixed number of
- * magazines exists: enough for every block plus two per thread slot; when
- * there is no empty one to take, a put goes to the stack of blocks.
+ * magazines exists: enough for every block plus two per thread slot and
+ * its spares; when there is no empty one to take, a put goes to the stack
+ * of blocks.  A slot keeps up to SPARES empty magazines it emptied, for
+ * its next full one: a thread taking and giving back bursts longer than
+ * two magazines then makes one depot exchange per magazine, not two.
  *
  * The top tier: a thread's slot, claimed with a compare-and-swap on its
  * first use of the pool, holds two magazines, `loaded` and `prev`; a
@@ -72,12 +75,16 @@ struct rtpool_mag {
 	char pad_[3 * RTPOOL_ALIGN - (4 + RTPOOL_MAG) * sizeof(uint32_t)];
 };
 
+/* Empty magazines a slot keeps, so that a burst need not fetch them. */
+#define SPARES 8
+
 struct rtpool_slot {
 	uint32_t owner;		/* 0: free; 1: a thread's (claimed by CAS) */
-	uint32_t pad0_;
+	uint32_t nspare;	/* owner only: empty magazines in spare[] */
 	struct rtpool_mag *loaded;	/* the owner writes, others read */
 	struct rtpool_mag *prev;	/* the same; never NULL while owned */
-	char pad_[RTPOOL_ALIGN - 2 * sizeof(uint32_t) -
+	uint32_t spare[SPARES];	/* owner only: their indices */
+	char pad_[RTPOOL_ALIGN - (2 + SPARES) * sizeof(uint32_t) -
 	    2 * sizeof(struct rtpool_mag *)];
 };
 
@@ -412,6 +419,7 @@ my_slot(struct rtpool *p, struct tls_entry *e) TP_REALTIME
 			ck_pr_store_32(&s->owner, 0);
 			return NULL;
 		}
+		s->nspare = 0;
 		set_mags(e, s, a, b);
 		e->serial = p->serial;
 		e->slot = s;
@@ -429,6 +437,8 @@ slot_return(struct rtpool *p, struct rtpool_slot *s)
 	unsigned k;
 
 	note_low(p, s);
+	while (s->nspare > 0)
+		depot_push(p, &p->empty, &p->mags[s->spare[--s->nspare]]);
 	for (k = 0; k < 2; k++) {
 		if (m[k]->count != 0)
 			depot_push(p, &p->full, m[k]);
@@ -520,9 +530,9 @@ rtpool_init(struct rtpool *p, size_t block_size, size_t nblocks)
 			id = 0;
 		pthread_mutex_unlock(&live_lock);
 	}
-	if (id != 0)	/* every block in a magazine, and two per slot */
+	if (id != 0)	/* every block in one, two per slot, its spares */
 		nmags = (nblocks + RTPOOL_MAG - 1) / RTPOOL_MAG +
-		    2 * RTPOOL_THREADS;
+		    (2 + SPARES) * RTPOOL_THREADS;
 	magbytes = nmags * sizeof(struct rtpool_mag);
 	slotbytes = id != 0 ? RTPOOL_THREADS * sizeof(struct rtpool_slot) : 0;
 	/*
@@ -633,7 +643,11 @@ get_slow(struct rtpool *p) TP_REALTIME
 		prev = s->prev;
 		if (prev->count == 0 &&
 		    (m = depot_pop(p, &p->full)) != NULL) {
-			depot_push(p, &p->empty, prev);
+			if (s->nspare < SPARES)
+				s->spare[s->nspare++] =
+				    (uint32_t)(prev - p->mags);
+			else
+				depot_push(p, &p->empty, prev);
 			prev = m;
 		}
 		if (prev->count != 0) {
@@ -691,8 +705,9 @@ put_slow(struct rtpool *p, uint32_t i) TP_REALTIME
 	note_low(p, s);
 	if (s != NULL) {
 		prev = s->prev;
-		if (prev->count == p->mag &&
-		    (m = depot_pop(p, &p->empty)) != NULL) {
+		if (prev->count == p->mag && ((m = s->nspare > 0 ?
+		    &p->mags[s->spare[--s->nspare]] : NULL) != NULL ||
+		    (m = depot_pop(p, &p->empty)) != NULL)) {
 			depot_push(p, &p->full, prev);
 			prev = m;
 		}
@@ -933,11 +948,17 @@ rtpool_check(const struct rtpool *p, size_t *nfree)
 			if (s->owner == 0)
 				continue;
 			if (s->loaded == NULL || s->prev == NULL ||
+			    s->nspare > SPARES ||
 			    where[s->loaded - p->mags]++ ||
 			    where[s->prev - p->mags]++ ||
 			    !check_mag(p, s->loaded, seen, &n) ||
 			    !check_mag(p, s->prev, seen, &n))
 				ok = 0;
+			for (i = 0; ok && i < s->nspare; i++)
+				if (s->spare[i] >= p->nmags ||
+				    where[s->spare[i]]++ ||
+				    p->mags[s->spare[i]].count != 0)
+					ok = 0;
 		}
 		/* Every magazine somewhere, once. */
 		for (i = 0; ok && i < p->nmags; i++)

@@ -136,13 +136,13 @@ mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* TSC ticks per ns, over 200 ms of busy waiting. */
+/* TSC ticks per ns, over 100 ms of busy waiting. */
 static double
 tsc_per_ns(void)
 {
 	uint64_t n0 = mono_ns(), t0 = tsc_begin(), n1, t1;
 
-	while ((n1 = mono_ns()) - n0 < 200000000u)
+	while ((n1 = mono_ns()) - n0 < 100000000u)
 		;
 	t1 = tsc_end();
 	return (double)(t1 - t0) / (double)(n1 - n0);
@@ -386,14 +386,14 @@ timer_main(void *arg)
 	/* Warm up: caches, magazines, the allocator's thread cache. */
 	timed(t, t->ticks, pairs < 100000 ? pairs : 100000, 1);
 	pthread_barrier_wait(&start);
+	getrusage(RUSAGE_THREAD, &r0);
 	/* The strace pass counts this thread's system calls between these. */
 	(void)getppid();
-	getrusage(RUSAGE_THREAD, &r0);
 	timed(t, t->ticks, pairs, 1);
 	/* The same pairs again in batches: the typical cost, timer aside. */
 	timed(t, t->ticks + pairs, pairs, t->per_batch);
-	getrusage(RUSAGE_THREAD, &r1);
 	(void)getppid();
+	getrusage(RUSAGE_THREAD, &r1);
 	t->faults = (r1.ru_minflt - r0.ru_minflt) +
 	    (r1.ru_majflt - r0.ru_majflt);
 	t->ctxsw = (r1.ru_nivcsw - r0.ru_nivcsw) +
