@@ -521,6 +521,10 @@ rtpool_init(struct rtpool *p, size_t block_size, size_t nblocks)
 	if (nblocks >= RTPOOL_MAG_MIN_BLOCKS) {
 		pthread_once(&key_once, make_exit_key);
 		pthread_mutex_lock(&live_lock);
+		/* p made again without rtpool_done(): its old place goes. */
+		for (id = 1; id < RTPOOL_MAX_POOLS; id++)
+			if (live[id] == p)
+				live[id] = NULL;
 		for (id = 1; id < RTPOOL_MAX_POOLS && live[id] != NULL; id++)
 			;
 		if (id < RTPOOL_MAX_POOLS) {

@@ -562,6 +562,7 @@ static void
 test_magazine_pools_run_out(void **state)
 {
 	static struct rtpool p[RTPOOL_MAX_POOLS];
+	struct rtpool old;
 	struct rtpool_stats st;
 	size_t i, nfree;
 	void *x;
@@ -579,6 +580,15 @@ test_magazine_pools_run_out(void **state)
 		    i + 1 < RTPOOL_MAX_POOLS ? RTPOOL_MAG : 0);
 		assert_int_equal(st.free_now, RTPOOL_MAG_MIN_BLOCKS);
 	}
+	/* A pool made again without done keeps a place (the old one). */
+	old = p[3];
+	assert_int_equal(rtpool_init(&p[3], 64, RTPOOL_MAG_MIN_BLOCKS),
+	    RTPOOL_OK);
+	rtpool_stats(&p[3], &st);
+	assert_int_equal(st.magazine, RTPOOL_MAG);
+	rtpool_done(&old);	/* unmaps the old memory, and nothing else */
+	rtpool_stats(&p[3], &st);
+	assert_int_equal(st.free_now, RTPOOL_MAG_MIN_BLOCKS);
 	/* A pool done frees its place for the next. */
 	rtpool_done(&p[7]);
 	assert_int_equal(rtpool_init(&p[7], 64, RTPOOL_MAG_MIN_BLOCKS),
