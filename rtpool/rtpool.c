@@ -268,6 +268,7 @@ depot_push(struct rtpool *p, uint64_t *top, struct rtpool_mag *m)
 {
 	uint64_t head;
 	uint32_t link = (uint32_t)(m - p->mags) + 1, under, below;
+	uint32_t count = m->count;	/* read while m is still ours alone */
 
 	RTTSAN_RELEASE(m);
 	/* Release: the magazine's contents and its blocks, before it shows. */
@@ -280,7 +281,7 @@ depot_push(struct rtpool *p, uint64_t *top, struct rtpool_mag *m)
 		below = under == 0 ? 0 :
 		    ck_pr_load_32(&p->mags[under - 1].below);
 		/* Only the holder of m writes its link and count. */
-		ck_pr_store_32(&m->below, below + m->count);
+		ck_pr_store_32(&m->below, below + count);
 		ck_pr_store_32(&m->next, under);
 		/* The link must be visible before m is on top. */
 		ck_pr_fence_store_atomic();
