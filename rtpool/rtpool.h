@@ -3,13 +3,40 @@
  * from one locked, prefaulted mapping made at start-up, handed out and taken
  * back without locks by any thread.
  *
- * The free list is a lock-free (not wait-free) stack: rtpool_get() and
- * rtpool_put() retry a compare-and-swap when another thread changed the list
- * in between, so under contention one call can take a few retries, but it
- * never blocks, sleeps, allocates or enters the kernel.  The audio callback
- * may call them; tidepool's engine keeps the callback off them anyway
- * (blocks reach it through SPSC channels, see rtchan.h and DESIGN.md),
- * leaving the pool to the control thread and its helpers.
+ * Three tiers, as in Bonwick and Adams' magazine allocator ("Magazines and
+ * Vmem", USENIX 2001).  Each thread that uses a pool holds two magazines of
+ * it (RTPOOL_MAG blocks each at most): rtpool_get() and rtpool_put() take
+ * from and add to them with plain loads and stores, no locked instruction.
+ * Only when both are empty (a get) or full (a put) does the thread swap a
+ * magazine with the depot, two lock-free stacks of magazines (loaded and
+ * empty), with one compare-and-swap each way; below the depot a lock-free
+ * stack of single blocks takes what no magazine can.  Magazines, the depot
+ * and the per-thread slots are all in the pool's mapping: nothing
+ * allocates after rtpool_init().  A lock-free call can take a few retries
+ * under contention, but never blocks, sleeps, allocates or enters the
+ * kernel.  The audio callback may call them (the first call in a thread
+ * also records, in the thread's own descriptor, that its magazines go back
+ * when it exits); tidepool's engine keeps the callback off them anyway
+ * (blocks reach it through SPSC channels, see rtchan.h and DESIGN.md).
+ *
+ * Pools of fewer than RTPOOL_MAG_MIN_BLOCKS blocks have no magazines: every
+ * get and put goes to the stack of blocks, and every figure is exact.  So
+ * does a thread that finds all RTPOOL_THREADS slots of a pool taken.
+ *
+ * What magazines cost in exactness (the figures are in rtpool_stats, so a
+ * reader can see the bound):
+ *  - a get returns NULL when its own magazines, the depot and the stack of
+ *    blocks are all empty, even if other threads' magazines still hold free
+ *    blocks: at most cache_bound - 2 * magazine of them.  One thread alone
+ *    never sees that.  A caller that counts on a get succeeding because it
+ *    knows a block is free somewhere (a quota shared between threads) must
+ *    use a pool small enough to have no magazines;
+ *  - min_free is never above the true low-water mark and is exact while one
+ *    thread gets and puts; with more, it may read low by up to
+ *    cache_bound - 2 * magazine;
+ *  - a block put twice is refused when the two puts are ordered (the same
+ *    thread, or a hand-over between them); two puts of one block racing in
+ *    two threads may both be taken, as a stale pointer always could be.
  *
  * The struct is defined here so that callers can embed it; its fields are
  * private to rtpool.c.  A zeroed struct is an empty pool: get returns NULL,
@@ -44,28 +71,49 @@ enum rtpool_block_state {
 #define RTPOOL_NOINDEX ((size_t)-1)
 /* Blocks are aligned to, and their size rounded up to, this. */
 #define RTPOOL_ALIGN 64
+/* Blocks per magazine. */
+#define RTPOOL_MAG 32
+/* Pools smaller than this have no magazines (see the top of this file). */
+#define RTPOOL_MAG_MIN_BLOCKS (8 * RTPOOL_MAG)
+/* Threads that can hold magazines of one pool at once; others go without. */
+#define RTPOOL_THREADS 16
+/* Pools with magazines alive at once in a process; more go without. */
+#define RTPOOL_MAX_POOLS 128
+
+struct rtpool_mag;	/* private to rtpool.c */
+struct rtpool_slot;	/* private to rtpool.c */
 
 struct rtpool {
-	/*
-	 * Written by gets and puts, by any thread: kept together and away
-	 * from the read-only fields below, so that reading those does not
-	 * pull the contended line.
-	 */
-	uint64_t head;		/* free-list top: generation << 32 | link */
-	uint64_t min_free;	/* lowest free count since init or reset */
-	uint64_t exhausted;	/* gets that found the pool empty */
-	uint64_t double_returns;	/* puts refused as RTPOOL_EDOUBLE */
-	char pad_[RTPOOL_ALIGN - 4 * sizeof(uint64_t)];
-
 	/* Set by rtpool_init(), read-only until rtpool_done(). */
 	unsigned char *base;	/* block 0, 64-byte aligned */
-	uint64_t *links;	/* of a free block: depth << 32 | next link */
 	uint8_t *state;		/* enum rtpool_block_state of each block */
-	size_t block_size;	/* bytes, a multiple of RTPOOL_ALIGN */
+	uint64_t serial;	/* this pool's number in the process; 0: none */
+	uint64_t inverse;	/* of block_size >> shift, modulo 2^64 */
 	size_t nblocks;
-	void *map;		/* the one mapping: links, states, blocks */
+	size_t block_size;	/* bytes, a multiple of RTPOOL_ALIGN */
+	unsigned shift;		/* trailing zero bits of block_size */
+	unsigned id;		/* slot in the per-thread table; 0: none */
+	unsigned mag;		/* blocks per magazine; 0: no magazines */
+	unsigned nmags;		/* magazines in the mapping */
+	uint64_t *links;	/* of a free block: depth << 32 | next link */
+	struct rtpool_mag *mags;	/* nmags of them */
+	struct rtpool_slot *slots;	/* RTPOOL_THREADS of them */
+	void *map;		/* the one mapping: books, magazines, blocks */
 	size_t mapped;		/* its length */
 	int locked;		/* the mapping is mlock()ed */
+	/*
+	 * A line's worth of nothing: the fields below are written by any
+	 * thread's slow path, and must not share a cache line with the
+	 * read-only ones above, which every get and put reads.
+	 */
+	char pad_[RTPOOL_ALIGN];
+	uint64_t head;		/* block stack top: generation << 32 | link */
+	uint64_t full;		/* depot's loaded magazines, the same way */
+	uint64_t empty;		/* depot's empty magazines, the same way */
+	uint64_t min_free;	/* lowest free count seen (see the top) */
+	uint64_t exhausted;	/* gets that found the pool empty */
+	uint64_t double_returns;	/* puts refused as RTPOOL_EDOUBLE */
+	char pad2_[RTPOOL_ALIGN - 6 * sizeof(uint64_t)];
 };
 
 struct rtpool_stats {
@@ -76,15 +124,23 @@ struct rtpool_stats {
 	uint64_t exhausted;	/* rtpool_get() calls that returned NULL */
 	uint64_t double_returns;	/* puts refused as RTPOOL_EDOUBLE */
 	int locked;		/* 1: mlock()ed; 0: it may page-fault */
+	unsigned magazine;	/* blocks per magazine; 0: no magazines */
+	unsigned threads;	/* threads holding magazines of it now */
+	size_t cached;		/* of free_now, in threads' magazines */
+	size_t cache_bound;	/* most those magazines can hold: */
+				/* 2 * magazine * threads (see the top) */
 };
 
 /*
  * Makes p a pool of nblocks blocks of at least block_size bytes each
  * (rounded up to a multiple of 64), all free, in one mapping that holds the
- * blocks and the pool's bookkeeping, locked and prefaulted (see rtmem.h: a
+ * blocks, the magazines and the pool's bookkeeping, locked and prefaulted (see rtmem.h: a
  * refused mlock warns once on stderr and shows in the stats, it does not
  * fail).  p is caller-allocated; its old contents are ignored.
- * Control thread, at start-up, before any other thread uses p.
+ * With RTPOOL_MAG_MIN_BLOCKS blocks or more, and fewer than
+ * RTPOOL_MAX_POOLS such pools alive, the pool has magazines.
+ * Control thread, at start-up, before any other thread uses p (it takes a
+ * mutex, briefly).
  * Returns RTPOOL_OK, RTPOOL_EINVAL (a size of zero, or 2^32 blocks or
  * more) or RTPOOL_ENOMEM (also when the sizes overflow); on failure p is
  * left zeroed.
@@ -92,26 +148,31 @@ struct rtpool_stats {
 int rtpool_init(struct rtpool *p, size_t block_size, size_t nblocks);
 
 /*
- * Unmaps the pool's memory, blocks included, and zeroes p; safe on a zeroed
- * struct and twice.  Control thread, once no other thread uses p.
+ * Unmaps the pool's memory, blocks and magazines included, and zeroes p;
+ * safe on a zeroed struct and twice.  Threads still alive that held
+ * magazines of p simply lose them.  Control thread, once no other thread
+ * uses p (it takes a mutex, briefly).
  */
 void rtpool_done(struct rtpool *p);
 
 /*
- * Takes a free block.  Its contents are whatever the last user left.
- * Any thread, lock-free: see the top of this file.
- * Returns the block, or NULL when none is free; that is counted in the
+ * Takes a free block: from the thread's magazines, else a magazine from the
+ * depot, else the stack of blocks.  Its contents are whatever the last user
+ * left.  Any thread, lock-free: see the top of this file.
+ * Returns the block, or NULL when none is free for this thread (see the
+ * top for blocks in other threads' magazines); that is counted in the
  * stats' `exhausted` and brings `min_free` to 0.
  */
 void *rtpool_get(struct rtpool *p) TP_REALTIME;
 
 /*
- * Gives a block back.  A block already free is refused and counted, not
- * pushed a second time, so the list stays intact; the check is one atomic
- * exchange on a per-block flag, so it catches a block returned twice in a
- * row, but not a stale pointer to a block that someone has taken again
- * since (that one looks like a legitimate return).  Nothing is printed.
- * Any thread, lock-free.
+ * Gives a block back, into the thread's magazines, else the depot, else the
+ * stack of blocks.  A block already free is refused and counted, not
+ * stored a second time, so nothing hands it out twice; the check reads a
+ * per-block flag, so it catches a block returned twice (see the top for
+ * two puts racing), but not a stale pointer to a block that someone has
+ * taken again since (that one looks like a legitimate return).  Nothing
+ * is printed.  Any thread, lock-free.
  * Returns RTPOOL_OK; RTPOOL_EINVAL for NULL; RTPOOL_EFOREIGN for a pointer
  * that is not the start of one of this pool's blocks (outside the pool or
  * misaligned); RTPOOL_EDOUBLE for a block that is already free.
@@ -121,8 +182,10 @@ int rtpool_put(struct rtpool *p, void *block) TP_REALTIME;
 /*
  * Fills *out.  Each field is read atomically but not all together, so
  * while other threads get and put the figures are each true of a slightly
- * different moment (free_now included: it is read from the top of the free
- * list, which may change under the reader).
+ * different moment (free_now included: it adds up the stack of blocks, the
+ * depot and each thread's magazines, which may change under the reader).
+ * With no get or put running, free_now and cached are exact; for min_free
+ * and exhausted, see the top of this file.
  * Any thread.
  */
 void rtpool_stats(const struct rtpool *p, struct rtpool_stats *out)
@@ -160,13 +223,15 @@ void *rtpool_block(const struct rtpool *p, size_t index) TP_REALTIME;
 int rtpool_owns(const struct rtpool *p, const void *block) TP_REALTIME;
 
 /*
- * Walks the free list and checks it against the block states: every
- * listed block is marked free and listed once, carries the right depth
- * (the number of blocks from it to the end of the list), and every block
- * marked free is listed.  Stores the length of the list in *nfree if nfree
- * is not NULL.
+ * Walks the stack of blocks, the depot and the threads' magazines, and
+ * checks them against the block states: every block found is marked free
+ * and found once, each stacked block carries the right depth (the number
+ * of blocks from it to the end of the stack), every magazine is in exactly
+ * one place, the depot's count is right, and every block marked free is
+ * found.  Stores the number of free blocks in *nfree if nfree is not NULL.
  * Control thread, only while no thread gets or puts (tests, shutdown).
- * Returns RTPOOL_OK or RTPOOL_ECORRUPT.
+ * Returns RTPOOL_OK, RTPOOL_ECORRUPT, or RTPOOL_ENOMEM if the walk's own
+ * memory cannot be allocated.
  */
 int rtpool_check(const struct rtpool *p, size_t *nfree);
 

@@ -9,7 +9,7 @@ portaudio19-dev libsndfile1-dev libsoxr-dev libcjson-dev libsystemd-dev
 jackd2 sox libsox-fmt-all clang-22 libclang-rt-22-dev socat
 systemd python3 llvm man-db groff-base"
 BENCH_PACKAGES="ecasound libjemalloc-dev libgoogle-perftools-dev google-perftools hyperfine
-time"
+time strace"
 
 want="$PACKAGES"
 [ "${1:-}" = "--bench" ] && want="$PACKAGES $BENCH_PACKAGES"

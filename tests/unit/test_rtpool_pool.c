@@ -1,6 +1,8 @@
 /*
- * Unit tests of the block pool (rtpool/rtpool.c), single-threaded: the
- * contract of each call.  The concurrent free list is proven by
+ * Unit tests of the block pool (rtpool/rtpool.c): the contract of each
+ * call, on pools without magazines (under RTPOOL_MAG_MIN_BLOCKS) and with
+ * them, and the stated bounds of the magazines with a second thread in
+ * step with the test.  The concurrent paths are proven by
  * tests/stress/stress_rtpool_pool.c.
  */
 #include <stdarg.h>
@@ -10,6 +12,8 @@
 #include <cmocka.h>
 
 #include <linux/capability.h>
+#include <pthread.h>
+#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -375,6 +379,234 @@ test_mlock_refused(void **state)
 }
 #endif /* !MLOCK_IS_FAKE */
 
+/* A pool with magazines: 1024 blocks of 64 bytes. */
+#define MAGPOOL 1024
+
+static void
+test_magazine_one_thread(void **state)
+{
+	static void *b[MAGPOOL];
+	struct rtpool p;
+	struct rtpool_stats st;
+	size_t i, nfree;
+	void *x;
+
+	(void)state;
+	assert_int_equal(rtpool_init(&p, 64, MAGPOOL), RTPOOL_OK);
+	rtpool_stats(&p, &st);
+	assert_int_equal(st.magazine, RTPOOL_MAG);
+	assert_int_equal(st.threads, 0);
+	assert_int_equal(st.cached, 0);
+	assert_int_equal(st.free_now, MAGPOOL);
+	/* The first get loads a magazine: the thread now holds 31 more. */
+	b[0] = rtpool_get(&p);
+	assert_int_equal(rtpool_index(&p, b[0]), 0);
+	rtpool_stats(&p, &st);
+	assert_int_equal(st.threads, 1);
+	assert_int_equal(st.cached, RTPOOL_MAG - 1);
+	assert_int_equal(st.cache_bound, 2 * RTPOOL_MAG);
+	assert_int_equal(st.free_now, MAGPOOL - 1);
+	assert_int_equal(st.min_free, MAGPOOL - 1);
+	/* Fresh magazines hand blocks out in order, across the depot too. */
+	for (i = 1; i < 100; i++) {
+		b[i] = rtpool_get(&p);
+		assert_int_equal(rtpool_index(&p, b[i]), i);
+	}
+	/* One thread alone: the low-water mark is exact, between events too. */
+	rtpool_stats(&p, &st);
+	assert_int_equal(st.free_now, MAGPOOL - 100);
+	assert_int_equal(st.min_free, MAGPOOL - 100);
+	for (i = 0; i < 100; i++)
+		assert_int_equal(rtpool_put(&p, b[i]), RTPOOL_OK);
+	for (i = 0; i < 37; i++)
+		b[i] = rtpool_get(&p);
+	rtpool_stats(&p, &st);
+	assert_int_equal(st.free_now, MAGPOOL - 37);
+	assert_int_equal(st.min_free, MAGPOOL - 100);
+	/* A stack still: the last block returned is the next handed out. */
+	assert_int_equal(rtpool_put(&p, b[36]), RTPOOL_OK);
+	assert_ptr_equal(rtpool_get(&p), b[36]);
+	for (i = 0; i < 37; i++)
+		assert_int_equal(rtpool_put(&p, b[i]), RTPOOL_OK);
+	assert_int_equal(rtpool_check(&p, &nfree), RTPOOL_OK);
+	assert_int_equal(nfree, MAGPOOL);
+	rtpool_stats_reset(&p);
+	rtpool_stats(&p, &st);
+	assert_int_equal(st.min_free, MAGPOOL);
+	/* Every block, each once, then exhaustion, counted exactly. */
+	take_all(&p, b, MAGPOOL);
+	assert_null(rtpool_get(&p));
+	x = rtpool_get(&p);
+	assert_null(x);
+	rtpool_stats(&p, &st);
+	assert_int_equal(st.exhausted, 2);
+	assert_int_equal(st.min_free, 0);
+	assert_int_equal(st.cached, 0);
+	/* Double and foreign puts, as without magazines. */
+	assert_int_equal(rtpool_put(&p, b[5]), RTPOOL_OK);
+	assert_int_equal(rtpool_put(&p, b[5]), RTPOOL_EDOUBLE);
+	assert_int_equal(rtpool_put(&p, (char *)b[6] + 64 / 2),
+	    RTPOOL_EFOREIGN);
+	assert_ptr_equal(rtpool_get(&p), b[5]);
+	assert_null(rtpool_get(&p));
+	for (i = 0; i < MAGPOOL; i++)
+		assert_int_equal(rtpool_put(&p, b[i]), RTPOOL_OK);
+	assert_int_equal(rtpool_put(&p, b[0]), RTPOOL_EDOUBLE);
+	rtpool_stats(&p, &st);
+	assert_int_equal(st.double_returns, 2);
+	assert_int_equal(st.free_now, MAGPOOL);
+	assert_int_equal(rtpool_check(&p, &nfree), RTPOOL_OK);
+	assert_int_equal(nfree, MAGPOOL);
+	rtpool_done(&p);
+}
+
+/* A second thread in step with the test. */
+struct helper {
+	struct rtpool *p;
+	sem_t go, done;
+	int step;		/* what to do next */
+	size_t n;		/* blocks in b[] */
+	void *b[200];
+};
+
+static void *
+helper_main(void *arg)
+{
+	struct helper *h = arg;
+	size_t i;
+
+	for (;;) {
+		sem_wait(&h->go);
+		switch (h->step) {
+		case 1:	/* take 100, give back 90: ~58 stay in its magazines */
+			for (i = 0; i < 100; i++)
+				h->b[i] = rtpool_get(h->p);
+			for (i = 10; i < 100; i++)
+				(void)rtpool_put(h->p, h->b[i]);
+			h->n = 10;
+			break;
+		default:	/* exit, holding h->n blocks */
+			sem_post(&h->done);
+			return NULL;
+		}
+		sem_post(&h->done);
+	}
+}
+
+static void
+test_magazine_bound_and_exit(void **state)
+{
+	static void *b[MAGPOOL];
+	struct rtpool p;
+	struct rtpool_stats st;
+	struct helper h;
+	pthread_t t;
+	size_t i, got, nfree;
+
+	(void)state;
+	assert_int_equal(rtpool_init(&p, 100, MAGPOOL), RTPOOL_OK);
+	memset(&h, 0, sizeof(h));
+	h.p = &p;
+	sem_init(&h.go, 0, 0);
+	sem_init(&h.done, 0, 0);
+	assert_int_equal(pthread_create(&t, NULL, helper_main, &h), 0);
+	h.step = 1;
+	sem_post(&h.go);
+	sem_wait(&h.done);
+	rtpool_stats(&p, &st);
+	assert_int_equal(st.threads, 1);
+	assert_int_equal(st.free_now, MAGPOOL - 10);
+	assert_true(st.cached > 0);
+	assert_true(st.cached <= st.cache_bound);
+	assert_int_equal(st.cache_bound, 2 * RTPOOL_MAG);
+	/*
+	 * This thread can take everything but what the other's magazines
+	 * hold: exactly `cached` blocks, within the stated bound.
+	 */
+	for (got = 0; (b[got] = rtpool_get(&p)) != NULL; got++)
+		;
+	assert_int_equal(got, MAGPOOL - 10 - st.cached);
+	rtpool_stats(&p, &st);
+	assert_int_equal(st.threads, 2);
+	assert_int_equal(st.exhausted, 1);
+	assert_int_equal(st.min_free, 0);
+	assert_int_equal(st.free_now, MAGPOOL - 10 - got);
+	/* The helper exits: its magazines go back to the depot. */
+	h.step = 0;
+	sem_post(&h.go);
+	sem_wait(&h.done);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	rtpool_stats(&p, &st);
+	assert_int_equal(st.threads, 1);
+	assert_int_equal(st.free_now, MAGPOOL - 10 - got);
+	assert_int_equal(st.cached, 0);
+	for (; got < MAGPOOL - 10; got++) {
+		b[got] = rtpool_get(&p);
+		assert_non_null(b[got]);
+	}
+	assert_null(rtpool_get(&p));
+	/* What the helper still held, given back by this thread. */
+	for (i = 0; i < h.n; i++)
+		assert_int_equal(rtpool_put(&p, h.b[i]), RTPOOL_OK);
+	for (i = 0; i < got; i++)
+		assert_int_equal(rtpool_put(&p, b[i]), RTPOOL_OK);
+	assert_int_equal(rtpool_check(&p, &nfree), RTPOOL_OK);
+	assert_int_equal(nfree, MAGPOOL);
+	sem_destroy(&h.go);
+	sem_destroy(&h.done);
+	rtpool_done(&p);
+}
+
+/* Past RTPOOL_MAX_POOLS pools with magazines, the next has none, and works. */
+static void
+test_magazine_pools_run_out(void **state)
+{
+	static struct rtpool p[RTPOOL_MAX_POOLS];
+	struct rtpool old;
+	struct rtpool_stats st;
+	size_t i, nfree;
+	void *x;
+
+	(void)state;
+	for (i = 0; i < RTPOOL_MAX_POOLS; i++) {
+		assert_int_equal(rtpool_init(&p[i], 64, RTPOOL_MAG_MIN_BLOCKS),
+		    RTPOOL_OK);
+		x = rtpool_get(&p[i]);
+		assert_non_null(x);
+		assert_int_equal(rtpool_put(&p[i], x), RTPOOL_OK);
+		rtpool_stats(&p[i], &st);
+		/* Id 0 is no pool's: 1 .. MAX - 1 have magazines. */
+		assert_int_equal(st.magazine,
+		    i + 1 < RTPOOL_MAX_POOLS ? RTPOOL_MAG : 0);
+		assert_int_equal(st.free_now, RTPOOL_MAG_MIN_BLOCKS);
+	}
+	/* A pool made again without done keeps a place (the old one). */
+	old = p[3];
+	assert_int_equal(rtpool_init(&p[3], 64, RTPOOL_MAG_MIN_BLOCKS),
+	    RTPOOL_OK);
+	rtpool_stats(&p[3], &st);
+	assert_int_equal(st.magazine, RTPOOL_MAG);
+	rtpool_done(&old);	/* unmaps the old memory, and nothing else */
+	rtpool_stats(&p[3], &st);
+	assert_int_equal(st.free_now, RTPOOL_MAG_MIN_BLOCKS);
+	/* A pool done frees its place for the next. */
+	rtpool_done(&p[7]);
+	assert_int_equal(rtpool_init(&p[7], 64, RTPOOL_MAG_MIN_BLOCKS),
+	    RTPOOL_OK);
+	rtpool_stats(&p[7], &st);
+	assert_int_equal(st.magazine, RTPOOL_MAG);
+	/* Smaller pools never have magazines. */
+	rtpool_done(&p[8]);
+	assert_int_equal(rtpool_init(&p[8], 64, RTPOOL_MAG_MIN_BLOCKS - 1),
+	    RTPOOL_OK);
+	rtpool_stats(&p[8], &st);
+	assert_int_equal(st.magazine, 0);
+	for (i = 0; i < RTPOOL_MAX_POOLS; i++) {
+		assert_int_equal(rtpool_check(&p[i], &nfree), RTPOOL_OK);
+		rtpool_done(&p[i]);
+	}
+}
+
 int
 main(void)
 {
@@ -386,6 +618,9 @@ main(void)
 		cmocka_unit_test(test_stats_reset),
 		cmocka_unit_test(test_rounding_and_limits),
 		cmocka_unit_test(test_strerror),
+		cmocka_unit_test(test_magazine_one_thread),
+		cmocka_unit_test(test_magazine_bound_and_exit),
+		cmocka_unit_test(test_magazine_pools_run_out),
 #if !MLOCK_IS_FAKE
 		/* Not under ASan (see MLOCK_IS_FAKE): not run, not faked. */
 		cmocka_unit_test(test_mlock_refused),
