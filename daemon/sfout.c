@@ -6,7 +6,8 @@
  *
  * Integers of at most 24 bits are quantized here, not by libsndfile, so
  * the rounding is known: x * 2^(bits-1), plus TPDF dither (two uniform
- * draws, +-1 LSB peak) when asked, rounded to nearest and clipped.  The
+ * draws, +-1 LSB peak) when asked and the sample is not already on the
+ * output's grid, rounded to nearest and clipped.  The
  * dither's generator starts from the same seed for every file, so a
  * render is reproducible to the bit.
  */
@@ -190,14 +191,18 @@ setup_quantizer(struct sfout *out, const struct sfout_spec *spec)
 	return out->qbuf == NULL ? -1 : 0;
 }
 
-/* Types libsndfile writes into a pipe as they come (each tried). */
+/*
+ * Types libsndfile writes into a pipe as they come (each tried).  Not
+ * FLAC: libFLAC's seek back to its STREAMINFO fails on a pipe and leaves
+ * that block's tail at the end of the stream, which decoders refuse.
+ */
 static int
 streams_out(int format)
 {
 	int major = format & SF_FORMAT_TYPEMASK;
 
 	return major == SF_FORMAT_AU || major == SF_FORMAT_RAW ||
-	    major == SF_FORMAT_FLAC || major == SF_FORMAT_OGG;
+	    major == SF_FORMAT_OGG;
 }
 
 /*
@@ -345,7 +350,10 @@ quantize(struct sfout *out, const float *in, int *q, size_t n)
 
 	for (i = 0; i < n; i++) {
 		v = (double)in[i] * scale;
-		if (out->dither)
+		/* A sample already on the grid (a 16-bit input through an
+		   empty chain, digital silence) has no error to decorrelate:
+		   it is written as it is. */
+		if (out->dither && v != floor(v))
 			v += tpdf(&out->rng);
 		v = floor(v + 0.5);
 		if (!(v < scale))	/* NaN too */
