@@ -210,38 +210,12 @@ print_hist(const cJSON *h, int width)
 	}
 }
 
+/* stats, second half: stages, meters, episodes, the histogram. */
 static void
-print_stats(const cJSON *r)
+print_stats_detail(const cJSON *r)
 {
 	const cJSON *x, *a, *e;
 	int i, n;
-
-	printf("%s, %.0f Hz, %.0f frames (%.1f us), %.0f callbacks, "
-	    "%.1f s since reset\n", str(r, "state"), num(r, "rate"),
-	    num(r, "period"), num(r, "period_us"), num(r, "callbacks"),
-	    num(r, "since_reset_s"));
-	printf("\n  %-16s%10s%10s%10s%10s%10s%10s\n", "", "p50", "p90", "p99",
-	    "p99.9", "max", "mean");
-	percentile_row("callback us", obj(r, "callback_us"), 1, "%10.1f");
-	percentile_row("load %", obj(r, "load"), 100, "%10.2f");
-	percentile_row("interval us", obj(r, "interval_us"), 1, "%10.1f");
-	x = obj(r, "messages");
-	percentile_row("message us", obj(x, "latency_us"), 1, "%10.1f");
-
-	x = obj(r, "xruns");
-	printf("\nxruns %.0f: output underflow %.0f, input overflow %.0f, "
-	    "late %.0f, source starved %.0f, pool exhausted %.0f\n",
-	    num(x, "total"), num(x, "output_underflow"),
-	    num(x, "input_overflow"), num(x, "late"), num(x, "source_starved"),
-	    num(x, "pool_exhausted"));
-	x = obj(r, "pool");
-	printf("pool: %.0f blocks of %.0f bytes, %.0f free, lowest %.0f, "
-	    "%s\n", num(x, "blocks"), num(x, "block_bytes"), num(x, "free"),
-	    num(x, "min_free"), cJSON_IsTrue(obj(x, "locked")) ? "locked" :
-	    "NOT locked");
-	x = obj(r, "page_faults");
-	printf("audio thread page faults: %.0f since start, %.0f after "
-	    "warm-up\n", num(x, "callback_thread"), num(x, "after_warmup"));
 
 	a = obj(r, "stages");
 	if (cJSON_GetArraySize(a) > 0) {
@@ -284,6 +258,40 @@ print_stats(const cJSON *r)
 	}
 	printf("\ncallback time histogram:\n");
 	print_hist(obj(r, "callback_hist"), 48);
+}
+
+static void
+print_stats(const cJSON *r)
+{
+	const cJSON *x;
+
+	printf("%s, %.0f Hz, %.0f frames (%.1f us), %.0f callbacks, "
+	    "%.1f s since reset\n", str(r, "state"), num(r, "rate"),
+	    num(r, "period"), num(r, "period_us"), num(r, "callbacks"),
+	    num(r, "since_reset_s"));
+	printf("\n  %-16s%10s%10s%10s%10s%10s%10s\n", "", "p50", "p90", "p99",
+	    "p99.9", "max", "mean");
+	percentile_row("callback us", obj(r, "callback_us"), 1, "%10.1f");
+	percentile_row("load %", obj(r, "load"), 100, "%10.2f");
+	percentile_row("interval us", obj(r, "interval_us"), 1, "%10.1f");
+	x = obj(r, "messages");
+	percentile_row("message us", obj(x, "latency_us"), 1, "%10.1f");
+
+	x = obj(r, "xruns");
+	printf("\nxruns %.0f: output underflow %.0f, input overflow %.0f, "
+	    "late %.0f, source starved %.0f, pool exhausted %.0f\n",
+	    num(x, "total"), num(x, "output_underflow"),
+	    num(x, "input_overflow"), num(x, "late"), num(x, "source_starved"),
+	    num(x, "pool_exhausted"));
+	x = obj(r, "pool");
+	printf("pool: %.0f blocks of %.0f bytes, %.0f free, lowest %.0f, "
+	    "%s\n", num(x, "blocks"), num(x, "block_bytes"), num(x, "free"),
+	    num(x, "min_free"), cJSON_IsTrue(obj(x, "locked")) ? "locked" :
+	    "NOT locked");
+	x = obj(r, "page_faults");
+	printf("audio thread page faults: %.0f since start, %.0f after "
+	    "warm-up\n", num(x, "callback_thread"), num(x, "after_warmup"));
+	print_stats_detail(r);
 }
 
 static void
