@@ -552,6 +552,18 @@ find_clash(struct pair *pairs, int n)
 	return clash ? -1 : 0;
 }
 
+static void
+free_pairs(struct batch *b)
+{
+	int i;
+
+	for (i = 0; i < b->npairs; i++) {
+		free(b->pairs[i].in);
+		free(b->pairs[i].out);
+	}
+	free(b->pairs);
+}
+
 /* The batch's pairs: folders expanded, output names made and checked. */
 static int
 make_pairs(const struct cli *c, struct batch *b)
@@ -565,23 +577,36 @@ make_pairs(const struct cli *c, struct batch *b)
 		if (strcmp(c->files[i], "-") == 0) {
 			fprintf(stderr, "tidepool-render: with -o, inputs are "
 			    "files or folders, not -\n");
-			return -1;
+			break;
 		}
 		if (stat(c->files[i], &st) == 0 && S_ISDIR(st.st_mode) ?
 		    expand_dir(&ns, c->files[i], c->recursive) :
 		    names_add(&ns, "", c->files[i]))
-			return -1;
+			break;
+	}
+	if (i < c->nfiles) {
+		while (ns.n > 0)
+			free(ns.v[--ns.n]);
+		free(ns.v);
+		return -1;
 	}
 	b->pairs = calloc((size_t)ns.n + 1, sizeof(*b->pairs));
-	for (i = 0; b->pairs != NULL && i < ns.n; i++) {
+	for (i = 0; i < ns.n; i++) {
+		if (b->pairs == NULL) {
+			free(ns.v[i]);
+			continue;
+		}
+		/* Owned by the batch from here: free_pairs. */
 		b->pairs[i].in = ns.v[i];
 		b->pairs[i].out = output_name(c->outdir, ns.v[i],
 		    c->outfmt.type);
+		b->npairs = i + 1;
 		if (b->pairs[i].out == NULL)
-			return -1;
+			break;
 	}
 	free(ns.v);
-	b->npairs = ns.n;
+	if (b->pairs != NULL && i < ns.n)
+		return -1;
 	if (ns.n == 0)
 		fprintf(stderr, "tidepool-render: no audio files to render\n");
 	return b->pairs == NULL || ns.n == 0 ? -1 :
@@ -679,42 +704,54 @@ render(const struct cli *c, struct batch *b)
 	return ck_pr_load_int(&b->failures) != 0;
 }
 
-int
-main(int argc, char **argv)
+/* Everything after the allocations main owns; the exit status. */
+static int
+run(int argc, char **argv, struct cli *c)
 {
-	struct cli c;
 	struct batch b;
 	struct config *cfg;
 	char err[1024];
 	int rc;
 
-	memset(&c, 0, sizeof(c));
-	memset(&b, 0, sizeof(b));
-	c.block_frames = 1024;
-	c.jobs = 1;
-	c.dither = 1;
-	c.files = calloc((size_t)argc + 1, sizeof(*c.files));
-	c.fmts = calloc((size_t)argc + 1, sizeof(*c.fmts));
-	if (c.files == NULL || c.fmts == NULL)
-		return 1;
-	if ((rc = parse_args(argc, argv, &c)) >= 0)
+	if ((rc = parse_args(argc, argv, c)) >= 0)
 		return rc;
-	if (c.checking && c.cfgpath == NULL) {
+	if (c->checking && c->cfgpath == NULL) {
 		fprintf(stderr, "tidepool-render: --check needs -c CONFIG\n");
 		return 2;
 	}
-	if (assign_formats(&c) != 0) {
+	if (assign_formats(c) != 0) {
 		usage(stderr);
 		return 2;
 	}
-	cfg = c.cfgpath != NULL ? config_load(c.cfgpath, err, sizeof(err)) :
+	cfg = c->cfgpath != NULL ? config_load(c->cfgpath, err, sizeof(err)) :
 	    config_parse("", 0, "(no config)", err, sizeof(err));
 	if (cfg == NULL) {
 		fprintf(stderr, "tidepool-render: %s\n", err);
 		return 1;
 	}
+	memset(&b, 0, sizeof(b));
 	b.cfg = cfg;
-	rc = c.checking ? check(&c, cfg) : render(&c, &b);
+	rc = c->checking ? check(c, cfg) : render(c, &b);
 	config_free(cfg);
+	free_pairs(&b);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct cli c;
+	int rc = 1;
+
+	memset(&c, 0, sizeof(c));
+	c.block_frames = 1024;
+	c.jobs = 1;
+	c.dither = 1;
+	c.files = calloc((size_t)argc + 1, sizeof(*c.files));
+	c.fmts = calloc((size_t)argc + 1, sizeof(*c.fmts));
+	if (c.files != NULL && c.fmts != NULL)
+		rc = run(argc, argv, &c);
+	free(c.files);
+	free(c.fmts);
 	return rc;
 }
