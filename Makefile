@@ -163,8 +163,9 @@ profile:
 	@$(MAKE) --no-print-directory -s programs
 	@sh tests/bench/profile.sh
 
-# The programs, the default config (kept if one is there), the examples,
-# the systemd unit with its sysusers and tmpfiles entries, the man pages.
+# The programs, the default config (kept if one is there, and checked with
+# tidepoold --check either way), the examples, the systemd unit with its
+# sysusers and tmpfiles entries, the man pages.
 install: programs
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/tidepool \
 	    $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(UNITDIR) \
@@ -174,6 +175,11 @@ install: programs
 	    install -m 0644 config/tidepool.conf \
 	    $(DESTDIR)$(SYSCONFDIR)/tidepool/tidepool.conf
 	install -m 0644 config/examples/*.conf $(DESTDIR)$(DOCDIR)/examples
+	@# The config a reload would load (a kept one too) must load and build.
+	@for f in $(DESTDIR)$(SYSCONFDIR)/tidepool/tidepool.conf \
+	    config/examples/*.conf; do \
+		$(B)/tidepoold --check -c "$$f" >/dev/null || exit 1; \
+	done
 	sed -e 's|/usr/local/bin|$(BINDIR)|' \
 	    -e 's|/etc/tidepool|$(SYSCONFDIR)/tidepool|' \
 	    systemd/tidepoold.service >$(DESTDIR)$(UNITDIR)/tidepoold.service

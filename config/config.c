@@ -203,6 +203,17 @@ static const struct key keys[] = {
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
+const char *
+config_key_section(const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (strcmp(keys[i].name, key) == 0)
+			return fixed_names[keys[i].section];
+	return NULL;
+}
+
 /* ---- parser state ------------------------------------------------------ */
 
 struct parse {
@@ -348,7 +359,7 @@ set_input(struct parse *p, const char *value)
 static void
 set_fixed(struct parse *p, const char *name, const char *value)
 {
-	const char *section = fixed_names[p->section];
+	const char *section = fixed_names[p->section], *home;
 	char *base = (char *)p->cfg, known[256];
 	const struct key *k = NULL;
 	size_t i, used = 0;
@@ -370,8 +381,13 @@ set_fixed(struct parse *p, const char *name, const char *value)
 				used += (size_t)snprintf(known + used,
 				    sizeof(known) - used, "%s%s",
 				    used != 0 ? ", " : "", keys[i].name);
-		fail(p, p->line, "%s: %s: unknown key (known: %s)", section,
-		    name, known);
+		home = config_key_section(name);
+		if (home != NULL)
+			fail(p, p->line, "%s: %s: belongs in [%s], not here "
+			    "(known here: %s)", section, name, home, known);
+		else
+			fail(p, p->line, "%s: %s: unknown key (known: %s)",
+			    section, name, known);
 		return;
 	}
 	if (p->key_line[i] != 0) {
@@ -653,8 +669,18 @@ key_line(struct parse *p, const char *s, size_t len)
 		return;
 	}
 	if (p->section == SEC_NONE) {
-		fail(p, p->line, "%.*s: outside any section; put it under "
-		    "[engine], [pool], [control] or [stage.NAME]", (int)kn, k);
+		char key[64];
+		const char *home;
+
+		snprintf(key, sizeof(key), "%.*s", (int)kn, k);
+		home = config_key_section(key);
+		if (home != NULL)
+			fail(p, p->line, "%s: outside any section; it belongs "
+			    "in [%s]", key, home);
+		else
+			fail(p, p->line, "%.*s: outside any section; put it "
+			    "under [engine], [pool], [control] or "
+			    "[stage.NAME]", (int)kn, k);
 		return;
 	}
 	for (i = 1; i < len; i++)
@@ -730,7 +756,7 @@ set_defaults(struct config *c)
 	c->pool.block_frames = 0;
 	c->pool.messages = 256;
 	c->engine.device = strdup("default");
-	c->control.socket = strdup("/run/tidepool/control.sock");
+	c->control.socket = strdup(CONFIG_DEFAULT_SOCKET);
 	return c->engine.device != NULL && c->control.socket != NULL ? 0 : -1;
 }
 

@@ -64,9 +64,12 @@ struct config_pool {
 	unsigned messages;	/* control messages, 16..65536; 256 */
 };
 
+/* Where the daemon listens and tidepoolctl connects unless told. */
+#define CONFIG_DEFAULT_SOCKET "/run/tidepool/control.sock"
+
 struct config_control {
 	char *socket;		/* Unix socket path (at most 107 bytes);
-				   "/run/tidepool/control.sock" */
+				   CONFIG_DEFAULT_SOCKET */
 	char *group;		/* members may change things; NULL: none */
 };
 
@@ -106,6 +109,12 @@ const struct config_kv *config_stage_key(const struct config_stage *s,
 /* The stage of that name in c, or NULL if there is none. */
 const struct config_stage *config_find_stage(const struct config *c,
     const char *name);
+
+/*
+ * The fixed section ("engine", "pool", "control") that has a key of that
+ * name, or NULL: for messages that say where a misplaced key belongs.
+ */
+const char *config_key_section(const char *key);
 
 /*
  * Writes "PATH:LINE: stage.NAME: KEY = VALUE: " and then the printf-style

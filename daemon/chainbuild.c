@@ -177,8 +177,14 @@ stage_key(struct stage_build *sb, const struct config_kv *kv, char *why,
 		    whylen) == 0;
 	} else if ((p = dsp_param_index(t, kv->key)) < 0) {
 		list_params(t, names, sizeof(names));
-		snprintf(why, whylen, "unknown key for type %s (known: %s)",
-		    t->name, names);
+		/* A key of [engine] or [pool] put in a stage. */
+		if (config_key_section(kv->key) != NULL)
+			snprintf(why, whylen, "belongs in [%s], not in a stage "
+			    "(known for type %s: %s)",
+			    config_key_section(kv->key), t->name, names);
+		else
+			snprintf(why, whylen, "unknown key for type %s "
+			    "(known: %s)", t->name, names);
 	} else if (t->params[p].flags & DSP_PARAM_BOOL) {
 		if (config_parse_bool(kv->value, &b) != 0)
 			snprintf(why, whylen, "must be yes or no");

@@ -41,6 +41,7 @@ struct job {
 	struct sfin *in;
 	struct sfout *out;
 	unsigned channels, out_channels;
+	double rate;		/* the chain's: the input's or out_rate */
 	unsigned block_frames;	/* the engine's period (-b) */
 	unsigned io_frames;	/* per pool block: a multiple of block_frames */
 	sem_t reader_quota, record_quota, feed_ready, rec_ready;
@@ -170,22 +171,27 @@ offer_record_block(struct job *j)
 	(void)engine_recfree_push_spsc(&j->engine, b);
 }
 
+/*
+ * Percent, position, speed and the time left at that speed; without a
+ * length (a pipe) just position and speed.  frames are the chain's, at
+ * its rate; the input's length is at the input's rate.
+ */
 static void
-draw_progress(const struct job *j, uint64_t frames, double rate,
-    double elapsed)
+draw_progress(const struct job *j, uint64_t frames, double elapsed)
 {
 	const struct sfin_info *info = sfin_info(j->in);
-	double secs = (double)frames / rate;
+	double secs = (double)frames / j->rate, total, speed;
 
-	if (info->frames > 0)
+	speed = elapsed > 0 ? secs / elapsed : 0;
+	if (info->frames > 0) {
+		total = (double)info->frames / info->rate;
 		fprintf(stderr, "\r%5.1f%%  %7.1f s of %.1f s  %6.1fx "
-		    "realtime ", 100.0 * (double)frames /
-		    ((double)info->frames * rate / info->rate), secs,
-		    (double)info->frames / info->rate,
-		    elapsed > 0 ? secs / elapsed : 0);
-	else
-		fprintf(stderr, "\r%7.1f s  %6.1fx realtime ", secs,
-		    elapsed > 0 ? secs / elapsed : 0);
+		    "realtime  %s%.0f s left ", secs < total ?
+		    100.0 * secs / total : 100.0, secs, total, speed,
+		    info->estimated ? "about " : "", speed > 0 && secs < total ?
+		    ceil((total - secs) / speed) : 0.0);
+	} else
+		fprintf(stderr, "\r%7.1f s  %6.1fx realtime ", secs, speed);
 }
 
 /*
@@ -210,7 +216,7 @@ drive(struct job *j, const struct render_opts *o, uint64_t t0)
 		recycle(j);
 		sem_post(&j->rec_ready);
 		if (o->progress && (now = rtclock_ns()) >= next_draw) {
-			draw_progress(j, engine_frames(e), e->setup.rate,
+			draw_progress(j, engine_frames(e),
 			    (double)(now - t0) / 1e9);
 			next_draw = now + 200000000;
 		}
@@ -226,7 +232,7 @@ drive(struct job *j, const struct render_opts *o, uint64_t t0)
 	recycle(j);
 	sem_post(&j->rec_ready);
 	if (o->progress)
-		fprintf(stderr, "\r%60s\r", "");
+		fprintf(stderr, "\r%72s\r", "");
 }
 
 static void
@@ -273,12 +279,16 @@ setup_job(struct job *j, const char *inpath, const char *outpath,
 	j->total_frames = UINT64_MAX;
 	j->in = o->open_input != NULL ? o->open_input(o->open_arg, inpath,
 	    j->io_frames, err, errlen) :
-	    sfin_open(inpath, 0, 0, j->io_frames, err, errlen);
+	    sfin_open_spec(inpath, o->in_spec, o->out_rate, 0, j->io_frames,
+	    err, errlen);
 	if (j->in == NULL)
 		return -1;
 	info = sfin_info(j->in);
 	j->channels = info->channels;
-	r->rate = info->rate;
+	j->rate = o->out_rate > 0 ? o->out_rate : info->rate;
+	r->rate = j->rate;
+	r->promised = info->frames;
+	r->estimated = info->estimated;
 	r->channels = info->channels;
 	snprintf(r->in_format, sizeof(r->in_format), "%s", info->format);
 	if (j->channels > DSP_MAX_CHANNELS) {
@@ -286,15 +296,22 @@ setup_job(struct job *j, const char *inpath, const char *outpath,
 		    j->channels, DSP_MAX_CHANNELS);
 		return -1;
 	}
-	chain = chainbuild_new(o->cfg, info->rate, j->channels,
+	chain = chainbuild_new(o->cfg, j->rate, j->channels,
 	    j->block_frames, why, sizeof(why));
 	if (chain == NULL) {
 		snprintf(err, errlen, "%s (for %s: %u channels at %g Hz)",
-		    why, inpath, j->channels, info->rate);
+		    why, inpath, j->channels, j->rate);
 		return -1;
 	}
 	j->out_channels = dsp_chain_out_channels(chain);
 	r->out_channels = j->out_channels;
+	if (o->out_channels != 0 && o->out_channels != j->out_channels) {
+		dsp_chain_del(chain);
+		snprintf(err, errlen, "%s: the chain gives %u channels, not "
+		    "the %u asked for (a mixer stage sets the count)",
+		    outpath, j->out_channels, o->out_channels);
+		return -1;
+	}
 	maxch = j->channels > j->out_channels ? j->channels : j->out_channels;
 	if (rtpool_init(&j->blocks, sizeof(struct engine_block) +
 	    sizeof(float) * (size_t)j->io_frames * maxch,
@@ -306,7 +323,7 @@ setup_job(struct job *j, const char *inpath, const char *outpath,
 	}
 	j->pools_ready = 1;
 	memset(&es, 0, sizeof(es));
-	es.rate = info->rate;
+	es.rate = j->rate;
 	es.max_frames = j->block_frames;
 	es.channels = j->channels;
 	es.out_channels = j->out_channels;
@@ -319,8 +336,8 @@ setup_job(struct job *j, const char *inpath, const char *outpath,
 		snprintf(err, errlen, "%s", why);
 		return -1;
 	}
-	j->out = sfout_open(outpath, SFOUT_ATOMIC, info->rate,
-	    j->out_channels, err, errlen);
+	j->out = sfout_open_spec(outpath, SFOUT_ATOMIC, j->rate,
+	    j->out_channels, o->out_spec, err, errlen);
 	if (j->out == NULL)
 		return -1;
 	if (o->temp_slot != NULL)

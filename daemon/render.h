@@ -13,6 +13,8 @@
 #include "rtpool/rthist.h"
 
 struct sfin;
+struct sfin_spec;
+struct sfout_spec;
 
 struct render_opts {
 	const struct config *cfg;
@@ -35,10 +37,20 @@ struct render_opts {
 	struct sfin *(*open_input)(void *arg, const char *in,
 	    unsigned max_frames, char *err, size_t errlen);
 	void *open_arg;		/* for open_input */
+	/* The input's format when it has no header (raw); NULL: it says. */
+	const struct sfin_spec *in_spec;
+	/* The output's format and sample width; NULL: from the extension. */
+	const struct sfout_spec *out_spec;
+	/* Resample the input to this rate first; 0: keep the input's. */
+	double out_rate;
+	/* The chain must give this many channels; 0: whatever it gives. */
+	unsigned out_channels;
 };
 
 struct render_result {
 	uint64_t frames;	/* written: the input's length */
+	int64_t promised;	/* the input's header said; -1: nothing */
+	int estimated;		/* promised was an estimate (MP3) */
 	double rate;
 	unsigned channels, out_channels;
 	char in_format[64];
@@ -51,8 +63,9 @@ struct render_result {
 };
 
 /*
- * Renders in to out (format from out's extension).  Returns 0, or -1 with a
- * message; on failure no output file is left behind.
+ * Renders in to out (format from out's extension or o->out_spec; "-" for
+ * standard input or output).  Returns 0, or -1 with a message; on failure
+ * no output file is left behind (a stream is left as far as it got).
  * Any one thread at a time; it makes and joins its own reader and writer.
  */
 int render_file(const char *in, const char *out,

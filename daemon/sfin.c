@@ -8,13 +8,17 @@
  * that sfin_read can hand out exactly what it was asked for.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <sndfile.h>
 #include <soxr.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "daemon/sfin.h"
+#include "daemon/spool.h"
 
 struct sfin {
 	SNDFILE *sf;
@@ -111,6 +115,10 @@ setup(SNDFILE *sf, const SF_INFO *sip, const char *path, double out_rate,
 	in->info.rate = si.samplerate;
 	in->info.channels = (unsigned)si.channels;
 	in->info.frames = si.frames == SF_COUNT_MAX ? -1 : si.frames;
+	/* libsndfile counts an MP3's frames from its size and bitrate (or
+	   a Xing tag): an estimate, ~0.5% high for CBR at 44.1 kHz. */
+	in->info.estimated = (si.format & SF_FORMAT_TYPEMASK) ==
+	    SF_FORMAT_MPEG;
 	describe_format(si.format, in->info.format, sizeof(in->info.format));
 	in->out_rate = out_rate > 0 ? out_rate : si.samplerate;
 	in->out_channels = out_channels ? out_channels : (unsigned)si.channels;
@@ -148,31 +156,125 @@ fail:
 	return NULL;
 }
 
+/* Why sf_open failed on path, in words a user can act on. */
+static void
+open_error(const char *path, int stream, char *err, size_t errlen)
+{
+	FILE *f;
+
+	if (stream) {
+		snprintf(err, errlen, "%s: cannot read this stream from a "
+		    "pipe (%s): libsndfile reads FLAC, MP3, AIFF and some "
+		    "others only by seeking; name its type (-t flac ...) to "
+		    "have it spooled to a temporary file, or send WAV, AU, "
+		    "Ogg or raw", path, sf_strerror(NULL));
+		return;
+	}
+	/* libsndfile says "System error" for a missing file; say which. */
+	f = fopen(path, "rb");
+	if (f == NULL)
+		snprintf(err, errlen, "%s: cannot open: %s", path,
+		    strerror(errno));
+	else {
+		fclose(f);
+		snprintf(err, errlen, "%s: not an audio file libsndfile can "
+		    "read (%s)", path, sf_strerror(NULL));
+	}
+}
+
+/* Is path (or stdin for "-") something that cannot seek? */
+static int
+is_stream(const char *path)
+{
+	struct stat st;
+	int r = strcmp(path, "-") == 0 ? fstat(STDIN_FILENO, &st) :
+	    stat(path, &st);
+
+	return r == 0 && !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode);
+}
+
 struct sfin *
 sfin_open(const char *path, double out_rate, unsigned out_channels,
     unsigned max_frames, char *err, size_t errlen)
 {
+	return sfin_open_spec(path, NULL, out_rate, out_channels, max_frames,
+	    err, errlen);
+}
+
+/* Types libsndfile reads from a pipe as they come (each tried). */
+static int
+streams_in(int major)
+{
+	return major == SF_FORMAT_WAV || major == SF_FORMAT_AU ||
+	    major == SF_FORMAT_OGG || major == SF_FORMAT_RAW;
+}
+
+/* The pipe at path ("-": stdin) copied into an unlinked file; or NULL. */
+static SNDFILE *
+open_spooled(const char *path, SF_INFO *si, char *err, size_t errlen)
+{
 	SNDFILE *sf;
-	SF_INFO si;
+	int from, fd;
 
-	memset(&si, 0, sizeof(si));
-	sf = sf_open(path, SFM_READ, &si);
-	if (sf == NULL) {
-		FILE *f = fopen(path, "rb");
-
-		/* libsndfile says "System error" for a missing file;
-		   say which it is. */
-		if (f == NULL)
-			snprintf(err, errlen, "%s: cannot open: %s", path,
-			    strerror(errno));
-		else {
-			fclose(f);
-			snprintf(err, errlen, "%s: not an audio file "
-			    "libsndfile can read (%s)", path,
-			    sf_strerror(NULL));
-		}
+	from = strcmp(path, "-") == 0 ? STDIN_FILENO :
+	    open(path, O_RDONLY | O_CLOEXEC);
+	if (from < 0) {
+		snprintf(err, errlen, "%s: cannot open: %s", path,
+		    strerror(errno));
 		return NULL;
 	}
+	fd = spool_temp(err, errlen);
+	if (fd >= 0 && (spool_copy(from, fd, path, err, errlen) != 0 ||
+	    lseek(fd, 0, SEEK_SET) != 0)) {
+		close(fd);
+		fd = -1;
+	}
+	if (from != STDIN_FILENO)
+		close(from);
+	if (fd < 0)
+		return NULL;
+	sf = sf_open_fd(fd, SFM_READ, si, SF_TRUE);
+	if (sf == NULL)
+		snprintf(err, errlen, "%s: not audio libsndfile can read (%s)",
+		    path, sf_strerror(NULL));
+	return sf;
+}
+
+struct sfin *
+sfin_open_spec(const char *path, const struct sfin_spec *spec,
+    double out_rate, unsigned out_channels, unsigned max_frames, char *err,
+    size_t errlen)
+{
+	SNDFILE *sf;
+	SF_INFO si;
+	/* Asked now: a failed sf_open("-") closes standard input. */
+	int stream = is_stream(path);
+	int major = spec != NULL ? spec->format & SF_FORMAT_TYPEMASK : 0;
+
+	memset(&si, 0, sizeof(si));
+	if (major == SF_FORMAT_RAW) {
+		si.format = spec->format;
+		si.samplerate = spec->rate;
+		si.channels = spec->channels;
+		if (!sf_format_check(&si)) {
+			snprintf(err, errlen, "%s: libsndfile cannot read "
+			    "that raw format (%d channels at %d Hz)", path,
+			    spec->channels, spec->rate);
+			return NULL;
+		}
+	}
+	if (stream && major != 0 && !streams_in(major)) {
+		if ((sf = open_spooled(path, &si, err, errlen)) == NULL)
+			return NULL;
+		stream = 0;
+	} else if ((sf = sf_open(path, SFM_READ, &si)) == NULL) {
+		open_error(path, stream, err, errlen);
+		return NULL;
+	}
+	/* A stream's header cannot count what was not yet written: sox and
+	   libsndfile put a placeholder there.  Its end is where it ends. */
+	if (stream)
+		si.frames = SF_COUNT_MAX;
 	return setup(sf, &si, path, out_rate, out_channels, max_frames, err,
 	    errlen);
 }
@@ -220,6 +322,23 @@ map_channels(const struct sfin *in, const float *src, float *dst, size_t n)
 }
 
 /*
+ * An estimated length (MP3) is trusted to within what the estimate can be
+ * off: 1% (seen: up to 0.47%, sox's CBR at 22.05 kHz) or 4 MPEG frames,
+ * whichever is more.  A Xing-tagged file cut short falls outside; a CBR
+ * file without a tag promises nothing, so cut at a frame boundary it is
+ * just a shorter file.
+ */
+static int
+close_enough(const struct sfin *in)
+{
+	int64_t slack = in->info.frames / 100;
+
+	if (slack < 4 * 1152)
+		slack = 4 * 1152;
+	return in->frames_read + slack >= in->info.frames;
+}
+
+/*
  * Decodes up to frames frames into buf.  Returns how many, 0 at the end,
  * or -1 with a message: a decoding error, or a file that ends before its
  * header says it should.
@@ -242,7 +361,8 @@ decode(struct sfin *in, float *buf, unsigned frames, char *err,
 	in->frames_read += n;
 	if (n < (sf_count_t)frames) {
 		in->file_ended = 1;
-		if (in->info.frames >= 0 && in->frames_read < in->info.frames) {
+		if (in->info.frames >= 0 && in->frames_read < in->info.frames &&
+		    !(in->info.estimated && close_enough(in))) {
 			snprintf(err, errlen, "%s: truncated: the header "
 			    "promises %lld frames, the file holds %lld",
 			    in->path, (long long)in->info.frames,

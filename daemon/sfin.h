@@ -18,7 +18,17 @@ struct sfin_info {
 	double rate;		/* the file's own */
 	unsigned channels;	/* the file's own */
 	int64_t frames;		/* as the header says; -1 if unknown */
+	int estimated;		/* frames is the decoder's guess (MP3) */
 	char format[64];	/* "WAV float", "FLAC 24 bit" ... */
+};
+
+/* What the input is said to be (sox's -t; -r, -c, -b, -e for raw). */
+struct sfin_spec {
+	int format;		/* libsndfile major | subtype, e.g.
+				   SF_FORMAT_RAW | SF_FORMAT_PCM_16; for
+				   any other major, the major alone */
+	int rate;		/* raw: frames per second */
+	int channels;		/* raw */
 };
 
 /*
@@ -30,6 +40,17 @@ struct sfin_info {
  */
 struct sfin *sfin_open(const char *path, double out_rate,
     unsigned out_channels, unsigned max_frames, char *err, size_t errlen);
+
+/*
+ * sfin_open for an input described by spec (NULL: as sfin_open).  path "-"
+ * is standard input, for sfin_open too.  From a pipe, a type libsndfile
+ * reads only by seeking (FLAC, MP3, AIFF ...) is spooled to a temporary
+ * file first when spec names it; without a spec it is refused with a
+ * message that says so.
+ */
+struct sfin *sfin_open_spec(const char *path, const struct sfin_spec *spec,
+    double out_rate, unsigned out_channels, unsigned max_frames, char *err,
+    size_t errlen);
 
 /*
  * The same for bytes that libsndfile reads through vio (called with user):
@@ -46,7 +67,8 @@ const struct sfin_info *sfin_info(const struct sfin *in);
 /*
  * Reads up to frames (<= max_frames) interleaved frames into buf.  Returns
  * how many (0 at the end), or -1 with a message (a decoding error, or a file
- * shorter than its header says).
+ * shorter than its header says; for an estimated length, shorter by more
+ * than the estimate can be off).
  */
 long sfin_read(struct sfin *in, float *buf, unsigned frames, char *err,
     size_t errlen);

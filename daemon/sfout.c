@@ -2,18 +2,33 @@
  * Audio file output through libsndfile.  The extension picks the container
  * (libsndfile's own table of formats and extensions), and the encoding is
  * the best one the container takes: 32-bit float, else 24-bit, else the
- * codec (Vorbis, Opus, MP3), else 16-bit.
+ * codec (Vorbis, Opus, MP3), else 16-bit; or a spec says both.
+ *
+ * Integers of at most 24 bits are quantized here, not by libsndfile, so
+ * the rounding is known: x * 2^(bits-1), plus TPDF dither (two uniform
+ * draws, +-1 LSB peak) when asked and the sample is not already on the
+ * output's grid, rounded to nearest and clipped.  The
+ * dither's generator starts from the same seed for every file, so a
+ * render is reproducible to the bit.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <sndfile.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "daemon/sfformat.h"
 #include "daemon/sfout.h"
+#include "daemon/spool.h"
+
+#define QUANT_FRAMES 4096	/* frames quantized per sf_writef_int */
+#define DITHER_SEED 0x9e3779b97f4a7c15ull
 
 struct sfout {
 	SNDFILE *sf;
@@ -21,6 +36,14 @@ struct sfout {
 	char *path;		/* the target */
 	char *tmp;		/* ATOMIC: where we write until commit */
 	size_t frames;
+	int format;		/* libsndfile major | subtype */
+	unsigned channels;
+	unsigned qbits;		/* quantized here to this width; 0: not */
+	int dither;		/* with TPDF dither */
+	uint64_t rng;		/* xorshift64* state of the dither */
+	int *qbuf;		/* QUANT_FRAMES x channels, left-justified */
+	int spool_fd;		/* a stream written via this file; -1: not */
+	int stream_fd;		/* where the spooled file goes at commit */
 };
 
 int
@@ -82,22 +105,189 @@ pick_format(const char *path, double rate, unsigned channels)
 	return 0;
 }
 
+/* A pipe, a terminal, a device: written in place, never renamed. */
+static int
+is_stream(const char *path)
+{
+	struct stat st;
+
+	return strcmp(path, "-") == 0 ||
+	    (stat(path, &st) == 0 && !S_ISREG(st.st_mode));
+}
+
+/* The format a spec (or the extension alone) asks for; 0 with a message. */
+static int
+spec_format(const char *path, const struct sfout_spec *spec, double rate,
+    unsigned channels, char *err, size_t errlen)
+{
+	char why[256];
+	int major, format;
+
+	if (spec == NULL || (spec->major == 0 && spec->bits == 0 &&
+	    spec->encoding == SFFORMAT_ENC_ANY)) {
+		format = pick_format(path, rate, channels);
+		if (format != 0)
+			return format;
+		if (strcmp(path, "-") == 0)
+			snprintf(err, errlen, "-: standard output has no "
+			    "extension: say its type with -t (wav, flac, "
+			    "au, raw ...)");
+		else
+			snprintf(err, errlen, "%s: unknown output format: use "
+			    "an extension libsndfile writes (.wav .flac .ogg "
+			    ".aiff .caf .w64 ...) or -t, for %u channels at "
+			    "%g Hz", path, channels, rate);
+		return 0;
+	}
+	major = spec->major != 0 ? spec->major : sfout_format_for(path);
+	if (major == 0) {
+		snprintf(err, errlen, "%s: unknown output format: give -t "
+		    "TYPE or an extension libsndfile writes", path);
+		return 0;
+	}
+	format = sfformat_pick(major, spec->bits,
+	    (enum sfformat_encoding)spec->encoding, (int)rate, (int)channels,
+	    why, sizeof(why));
+	if (format == 0)
+		snprintf(err, errlen, "%s: %s", path, why);
+	return format;
+}
+
+/* Opens the descriptor to write to: a temporary name, the target, stdout. */
+static int
+open_fd(struct sfout *out, int stream)
+{
+	size_t n;
+
+	if (stream)
+		return strcmp(out->path, "-") == 0 ? STDOUT_FILENO :
+		    open(out->path, O_WRONLY | O_CLOEXEC);
+	if (out->mode == SFOUT_LIVE)
+		return open(out->path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
+		    0644);
+	n = strlen(out->path) + 32;
+	out->tmp = malloc(n);
+	if (out->tmp == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	/* Same folder, so the rename is atomic. */
+	snprintf(out->tmp, n, "%s.partial-XXXXXX", out->path);
+	return mkstemp(out->tmp);
+}
+
+/* Sets up quantizing here, for integers narrower than libsndfile's 32. */
+static int
+setup_quantizer(struct sfout *out, const struct sfout_spec *spec)
+{
+	unsigned bits = sfformat_int_bits(out->format);
+
+	if (spec == NULL || bits == 0 || bits > 24)
+		return 0;
+	out->qbits = bits;
+	out->dither = spec->dither;
+	out->rng = DITHER_SEED;
+	out->qbuf = malloc(sizeof(int) * QUANT_FRAMES * out->channels);
+	return out->qbuf == NULL ? -1 : 0;
+}
+
+/*
+ * Types libsndfile writes into a pipe as they come (each tried).  Not
+ * FLAC: libFLAC's seek back to its STREAMINFO fails on a pipe and leaves
+ * that block's tail at the end of the stream, which decoders refuse.
+ */
+static int
+streams_out(int format)
+{
+	int major = format & SF_FORMAT_TYPEMASK;
+
+	return major == SF_FORMAT_AU || major == SF_FORMAT_RAW ||
+	    major == SF_FORMAT_OGG;
+}
+
+/*
+ * WAV, AIFF, CAF ... into a pipe: libsndfile writes their header last, so
+ * the file is written to an unlinked temporary file and copied into the
+ * stream fd at commit.  Returns the temporary file's descriptor, or -1.
+ */
+static int
+spool_stream(struct sfout *out, int fd, char *err, size_t errlen)
+{
+	int tmp = spool_temp(err, errlen);
+
+	if (tmp < 0) {
+		if (fd != STDOUT_FILENO)
+			close(fd);
+		return -1;
+	}
+	out->stream_fd = fd;
+	out->spool_fd = tmp;
+	return tmp;
+}
+
+/* sf_open_fd and the commands every file gets; 0, or -1 with a message. */
+static int
+open_sf(struct sfout *out, int fd, int stream, double rate, char *err,
+    size_t errlen)
+{
+	SF_INFO si;
+
+	if (stream && !streams_out(out->format)) {
+		if ((fd = spool_stream(out, fd, err, errlen)) < 0)
+			return -1;
+		stream = 0;
+	}
+	memset(&si, 0, sizeof(si));
+	si.samplerate = (int)rate;
+	si.channels = (int)out->channels;
+	si.format = out->format;
+	/* stdout stays open for whoever else writes to it (nobody); the
+	   spool file stays open to be copied at commit. */
+	out->sf = sf_open_fd(fd, SFM_WRITE, &si, fd == STDOUT_FILENO ||
+	    fd == out->spool_fd ? SF_FALSE : SF_TRUE);
+	if (out->sf == NULL) {
+		if (stream)
+			snprintf(err, errlen, "%s: cannot write this format "
+			    "to a pipe or device (%s): it needs to seek; use "
+			    "a file, or a type that streams (wav, au, raw, "
+			    "flac)", out->path, sf_strerror(NULL));
+		else
+			snprintf(err, errlen, "%s: cannot write: %s",
+			    out->path, sf_strerror(NULL));
+		if (fd != STDOUT_FILENO && fd != out->spool_fd)
+			close(fd);
+		return -1;
+	}
+	if (out->mode == SFOUT_LIVE && !stream)
+		sf_command(out->sf, SFC_SET_UPDATE_HEADER_AUTO, NULL, SF_TRUE);
+	/* The PEAK chunk carries a timestamp: without it the same input
+	   renders to the same bytes, every time. */
+	sf_command(out->sf, SFC_SET_ADD_PEAK_CHUNK, NULL, SF_FALSE);
+	/* Float input beyond +-1 is kept as is in float files; integer
+	   formats clip rather than wrap. */
+	sf_command(out->sf, SFC_SET_CLIPPING, NULL, SF_TRUE);
+	return 0;
+}
+
 struct sfout *
 sfout_open(const char *path, enum sfout_mode mode, double rate,
     unsigned channels, char *err, size_t errlen)
 {
-	struct sfout *out;
-	SF_INFO si;
-	int fd = -1, format;
+	return sfout_open_spec(path, mode, rate, channels, NULL, err,
+	    errlen);
+}
 
-	format = pick_format(path, rate, channels);
-	if (format == 0) {
-		snprintf(err, errlen, "%s: unknown output format: use an "
-		    "extension libsndfile writes (.wav .flac .ogg .aiff "
-		    ".caf .w64 ...) for %u channels at %g Hz", path,
-		    channels, rate);
+struct sfout *
+sfout_open_spec(const char *path, enum sfout_mode mode, double rate,
+    unsigned channels, const struct sfout_spec *spec, char *err,
+    size_t errlen)
+{
+	struct sfout *out;
+	int fd, format, stream = is_stream(path);
+
+	format = spec_format(path, spec, rate, channels, err, errlen);
+	if (format == 0)
 		return NULL;
-	}
 	out = calloc(1, sizeof(*out));
 	if (out == NULL || (out->path = strdup(path)) == NULL) {
 		free(out);
@@ -105,17 +295,15 @@ sfout_open(const char *path, enum sfout_mode mode, double rate,
 		return NULL;
 	}
 	out->mode = mode;
-	if (mode == SFOUT_ATOMIC) {
-		size_t n = strlen(path) + 32;
-
-		out->tmp = malloc(n);
-		if (out->tmp == NULL)
-			goto nomem;
-		/* Same folder, so the rename is atomic. */
-		snprintf(out->tmp, n, "%s.partial-XXXXXX", path);
-		fd = mkstemp(out->tmp);
-	} else
-		fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	out->format = format;
+	out->channels = channels;
+	out->spool_fd = out->stream_fd = -1;
+	if (setup_quantizer(out, spec) != 0) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		sfout_abort(out);
+		return NULL;
+	}
+	fd = open_fd(out, stream);
 	if (fd < 0) {
 		snprintf(err, errlen, "%s: cannot write: %s", path,
 		    strerror(errno));
@@ -124,31 +312,76 @@ sfout_open(const char *path, enum sfout_mode mode, double rate,
 		sfout_abort(out);
 		return NULL;
 	}
-	memset(&si, 0, sizeof(si));
-	si.samplerate = (int)rate;
-	si.channels = (int)channels;
-	si.format = format;
-	out->sf = sf_open_fd(fd, SFM_WRITE, &si, SF_TRUE);
-	if (out->sf == NULL) {
-		snprintf(err, errlen, "%s: cannot write: %s", path,
-		    sf_strerror(NULL));
-		close(fd);
+	if (open_sf(out, fd, stream, rate, err, errlen) != 0) {
 		sfout_abort(out);
 		return NULL;
 	}
-	if (mode == SFOUT_LIVE)
-		sf_command(out->sf, SFC_SET_UPDATE_HEADER_AUTO, NULL, SF_TRUE);
-	/* The PEAK chunk carries a timestamp: without it the same input
-	   renders to the same bytes, every time. */
-	sf_command(out->sf, SFC_SET_ADD_PEAK_CHUNK, NULL, SF_FALSE);
-	/* Float input beyond +-1 is kept as is in float files; integer
-	   formats clip rather than wrap. */
-	sf_command(out->sf, SFC_SET_CLIPPING, NULL, SF_TRUE);
 	return out;
-nomem:
-	snprintf(err, errlen, "%s: out of memory", path);
-	sfout_abort(out);
-	return NULL;
+}
+
+int
+sfout_format(const struct sfout *out)
+{
+	return out->format;
+}
+
+/* TPDF: the sum of two uniform draws, in [-1, 1) LSB. */
+static double
+tpdf(uint64_t *state)
+{
+	uint64_t x = *state, r;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	r = x * 0x2545f4914f6cdd1dull;
+	return ((double)(r >> 32) + (double)(r & 0xffffffffu)) /
+	    4294967296.0 - 1.0;
+}
+
+/* n samples to left-justified integers of out->qbits. */
+static void
+quantize(struct sfout *out, const float *in, int *q, size_t n)
+{
+	double scale = (double)(1u << (out->qbits - 1)), v;
+	unsigned shift = 32 - out->qbits;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		v = (double)in[i] * scale;
+		/* A sample already on the grid (a 16-bit input through an
+		   empty chain, digital silence) has no error to decorrelate:
+		   it is written as it is. */
+		if (out->dither && v != floor(v))
+			v += tpdf(&out->rng);
+		v = floor(v + 0.5);
+		if (!(v < scale))	/* NaN too */
+			v = v != v ? 0 : scale - 1;
+		else if (v < -scale)
+			v = -scale;
+		/* Left-justified: the shift of a negative is a multiply. */
+		q[i] = (int)((int64_t)v * ((int64_t)1 << shift));
+	}
+}
+
+static sf_count_t
+write_quantized(struct sfout *out, const float *buf, size_t frames)
+{
+	size_t done = 0, n;
+	sf_count_t w;
+
+	while (done < frames) {
+		n = frames - done < QUANT_FRAMES ? frames - done :
+		    QUANT_FRAMES;
+		quantize(out, buf + done * out->channels, out->qbuf,
+		    n * out->channels);
+		w = sf_writef_int(out->sf, out->qbuf, (sf_count_t)n);
+		done += (size_t)(w > 0 ? w : 0);
+		if (w != (sf_count_t)n)
+			break;
+	}
+	return (sf_count_t)done;
 }
 
 int
@@ -157,7 +390,8 @@ sfout_write(struct sfout *out, const float *buf, size_t frames, char *err,
 {
 	sf_count_t n;
 
-	n = sf_writef_float(out->sf, buf, (sf_count_t)frames);
+	n = out->qbits != 0 ? write_quantized(out, buf, frames) :
+	    sf_writef_float(out->sf, buf, (sf_count_t)frames);
 	if (n != (sf_count_t)frames) {
 		snprintf(err, errlen, "%s: write failed after %zu frames: %s",
 		    out->path, out->frames, sf_strerror(out->sf));
@@ -189,6 +423,11 @@ sfout_commit(struct sfout *out, char *err, size_t errlen)
 		rc = -1;
 	}
 	out->sf = NULL;
+	if (rc == 0 && out->spool_fd >= 0 &&
+	    (lseek(out->spool_fd, 0, SEEK_SET) != 0 ||
+	    spool_copy(out->spool_fd, out->stream_fd, out->path, err,
+	    errlen) != 0))
+		rc = -1;
 	if (rc == 0 && out->tmp != NULL && rename(out->tmp, out->path) != 0) {
 		snprintf(err, errlen, "%s: cannot rename %s into place: %s",
 		    out->path, out->tmp, strerror(errno));
@@ -211,7 +450,12 @@ sfout_abort(struct sfout *out)
 		sf_close(out->sf);
 	if (out->tmp != NULL)
 		unlink(out->tmp);
+	if (out->spool_fd >= 0)
+		close(out->spool_fd);
+	if (out->stream_fd >= 0 && out->stream_fd != STDOUT_FILENO)
+		close(out->stream_fd);
 	free(out->tmp);
 	free(out->path);
+	free(out->qbuf);
 	free(out);
 }

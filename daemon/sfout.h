@@ -26,6 +26,30 @@ enum sfout_mode { SFOUT_ATOMIC, SFOUT_LIVE };
 struct sfout *sfout_open(const char *path, enum sfout_mode mode,
     double rate, unsigned channels, char *err, size_t errlen);
 
+/* What to write, when the extension is not enough. */
+struct sfout_spec {
+	int major;		/* libsndfile major format; 0: the extension's */
+	unsigned bits;		/* sample width; 0: the format's best */
+	int encoding;		/* enum sfformat_encoding; 0: any */
+	int dither;		/* TPDF dither when reducing to <= 24-bit
+				   integers; otherwise round to nearest */
+};
+
+/*
+ * sfout_open with a spec (NULL: as sfout_open).  path "-" is standard
+ * output, and a path that exists and is no regular file (a FIFO,
+ * /dev/stdout) is written in place: both are streams, with no temporary
+ * name whatever the mode, and need spec->major or an extension.
+ * Integer output of at most 24 bits is quantized here (dithered if asked)
+ * rather than by libsndfile.
+ */
+struct sfout *sfout_open_spec(const char *path, enum sfout_mode mode,
+    double rate, unsigned channels, const struct sfout_spec *spec,
+    char *err, size_t errlen);
+
+/* The libsndfile format (major | subtype) being written. */
+int sfout_format(const struct sfout *out);
+
 /* Writes frames interleaved frames.  Returns 0, or -1 with a message. */
 int sfout_write(struct sfout *out, const float *buf, size_t frames,
     char *err, size_t errlen);

@@ -23,7 +23,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DEFAULT_SOCKET "/run/tidepool/control.sock"
+#include "config/config.h"
+#include "daemon/version.h"
+
 #define MAX_REPLY (4 << 20)
 
 static const char *sock_path;
@@ -40,10 +42,11 @@ usage(FILE *f)
 	    "%s)\n"
 	    "  -t SECONDS how long to wait for a reply (default 10)\n"
 	    "  --json     print the daemon's JSON reply as it is\n"
+	    "  -h, --help     this text;  --version  tidepool's version\n"
 	    "commands: status, stats, stats reset, set STAGE.PARAM VALUE, "
 	    "get STAGE[.PARAM],\n"
 	    "  chain, reload, play [--once] FILE, stop, record FILE, record "
-	    "stop, metrics, help\n", DEFAULT_SOCKET);
+	    "stop, metrics, help\n", CONFIG_DEFAULT_SOCKET);
 }
 
 static int
@@ -207,38 +210,12 @@ print_hist(const cJSON *h, int width)
 	}
 }
 
+/* stats, second half: stages, meters, episodes, the histogram. */
 static void
-print_stats(const cJSON *r)
+print_stats_detail(const cJSON *r)
 {
 	const cJSON *x, *a, *e;
 	int i, n;
-
-	printf("%s, %.0f Hz, %.0f frames (%.1f us), %.0f callbacks, "
-	    "%.1f s since reset\n", str(r, "state"), num(r, "rate"),
-	    num(r, "period"), num(r, "period_us"), num(r, "callbacks"),
-	    num(r, "since_reset_s"));
-	printf("\n  %-16s%10s%10s%10s%10s%10s%10s\n", "", "p50", "p90", "p99",
-	    "p99.9", "max", "mean");
-	percentile_row("callback us", obj(r, "callback_us"), 1, "%10.1f");
-	percentile_row("load %", obj(r, "load"), 100, "%10.2f");
-	percentile_row("interval us", obj(r, "interval_us"), 1, "%10.1f");
-	x = obj(r, "messages");
-	percentile_row("message us", obj(x, "latency_us"), 1, "%10.1f");
-
-	x = obj(r, "xruns");
-	printf("\nxruns %.0f: output underflow %.0f, input overflow %.0f, "
-	    "late %.0f, source starved %.0f, pool exhausted %.0f\n",
-	    num(x, "total"), num(x, "output_underflow"),
-	    num(x, "input_overflow"), num(x, "late"), num(x, "source_starved"),
-	    num(x, "pool_exhausted"));
-	x = obj(r, "pool");
-	printf("pool: %.0f blocks of %.0f bytes, %.0f free, lowest %.0f, "
-	    "%s\n", num(x, "blocks"), num(x, "block_bytes"), num(x, "free"),
-	    num(x, "min_free"), cJSON_IsTrue(obj(x, "locked")) ? "locked" :
-	    "NOT locked");
-	x = obj(r, "page_faults");
-	printf("audio thread page faults: %.0f since start, %.0f after "
-	    "warm-up\n", num(x, "callback_thread"), num(x, "after_warmup"));
 
 	a = obj(r, "stages");
 	if (cJSON_GetArraySize(a) > 0) {
@@ -281,6 +258,40 @@ print_stats(const cJSON *r)
 	}
 	printf("\ncallback time histogram:\n");
 	print_hist(obj(r, "callback_hist"), 48);
+}
+
+static void
+print_stats(const cJSON *r)
+{
+	const cJSON *x;
+
+	printf("%s, %.0f Hz, %.0f frames (%.1f us), %.0f callbacks, "
+	    "%.1f s since reset\n", str(r, "state"), num(r, "rate"),
+	    num(r, "period"), num(r, "period_us"), num(r, "callbacks"),
+	    num(r, "since_reset_s"));
+	printf("\n  %-16s%10s%10s%10s%10s%10s%10s\n", "", "p50", "p90", "p99",
+	    "p99.9", "max", "mean");
+	percentile_row("callback us", obj(r, "callback_us"), 1, "%10.1f");
+	percentile_row("load %", obj(r, "load"), 100, "%10.2f");
+	percentile_row("interval us", obj(r, "interval_us"), 1, "%10.1f");
+	x = obj(r, "messages");
+	percentile_row("message us", obj(x, "latency_us"), 1, "%10.1f");
+
+	x = obj(r, "xruns");
+	printf("\nxruns %.0f: output underflow %.0f, input overflow %.0f, "
+	    "late %.0f, source starved %.0f, pool exhausted %.0f\n",
+	    num(x, "total"), num(x, "output_underflow"),
+	    num(x, "input_overflow"), num(x, "late"), num(x, "source_starved"),
+	    num(x, "pool_exhausted"));
+	x = obj(r, "pool");
+	printf("pool: %.0f blocks of %.0f bytes, %.0f free, lowest %.0f, "
+	    "%s\n", num(x, "blocks"), num(x, "block_bytes"), num(x, "free"),
+	    num(x, "min_free"), cJSON_IsTrue(obj(x, "locked")) ? "locked" :
+	    "NOT locked");
+	x = obj(r, "page_faults");
+	printf("audio thread page faults: %.0f since start, %.0f after "
+	    "warm-up\n", num(x, "callback_thread"), num(x, "after_warmup"));
+	print_stats_detail(r);
 }
 
 static void
@@ -395,8 +406,37 @@ watch(int fd, double interval)
 	return rc;
 }
 
-int
-main(int argc, char **argv)
+/* What the command line asks for. */
+struct invocation {
+	char line[4096];	/* the request: command and arguments */
+	double interval;	/* stats --watch: seconds between redraws */
+	int json;		/* --json */
+	int watching;		/* stats --watch */
+};
+
+/* A number of seconds in [min, max] for option opt; 0, or -1 said why. */
+static int
+parse_seconds(const char *opt, const char *text, double min, double max,
+    double *out)
+{
+	char *end;
+	double v = strtod(text, &end);
+
+	if (*end != '\0' || end == text || !(v >= min && v <= max)) {
+		fprintf(stderr, "tidepoolctl: %s %s: seconds, %g to %g\n", opt,
+		    text, min, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/*
+ * The options before the command.  Returns -1 to go on, else the exit
+ * status (--help, --version, a usage error).
+ */
+static int
+parse_options(int argc, char **argv, struct invocation *inv)
 {
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, 's' },
@@ -404,17 +444,11 @@ main(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "watch", no_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	char line[4096];
-	double interval = 1.0;
-	size_t used = 0;
-	int ch, i, fd, json = 0, watching = 0, rc;
-	char *reply, *end;
+	int ch;
 
-	sock_path = getenv("TIDEPOOL_SOCKET");
-	if (sock_path == NULL || sock_path[0] == '\0')
-		sock_path = DEFAULT_SOCKET;
 	/* "+": options end at the command, so "play --once x" passes. */
 	while ((ch = getopt_long(argc, argv, "+s:t:jn:wh", longopts,
 	    NULL)) != -1) {
@@ -423,59 +457,60 @@ main(int argc, char **argv)
 			sock_path = optarg;
 			break;
 		case 't':
-			reply_timeout = strtod(optarg, &end);
-			if (*end != '\0' || !(reply_timeout >= 0.1 &&
-			    reply_timeout <= 86400)) {
-				fprintf(stderr, "tidepoolctl: -t %s: seconds, "
-				    "0.1 to 86400\n", optarg);
+			if (parse_seconds("-t", optarg, 0.1, 86400,
+			    &reply_timeout) != 0)
 				return 2;
-			}
 			break;
 		case 'j':
-			json = 1;
+			inv->json = 1;
 			break;
 		case 'w':
-			watching = 1;
+			inv->watching = 1;
 			break;
 		case 'n':
-			interval = strtod(optarg, &end);
-			if (*end != '\0' || !(interval >= 0.1)) {
-				fprintf(stderr, "tidepoolctl: -n %s: seconds, "
-				    "at least 0.1\n", optarg);
+			if (parse_seconds("-n", optarg, 0.1, 86400,
+			    &inv->interval) != 0)
 				return 2;
-			}
 			break;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			printf("tidepoolctl (tidepool) %s\n", TIDEPOOL_VERSION);
 			return 0;
 		default:
 			usage(stderr);
 			return 2;
 		}
 	}
-	if (optind >= argc) {
-		usage(stderr);
-		return 2;
-	}
-	line[0] = '\0';
+	return -1;
+}
+
+/*
+ * The command and its arguments into inv->line; flags may also follow the
+ * command ("stats --watch").  Returns 0, or 2 after saying why.
+ */
+static int
+build_request(int argc, char **argv, struct invocation *inv)
+{
+	size_t used = 0;
+	int i;
+
+	inv->line[0] = '\0';
 	for (i = optind; i < argc; i++) {
-		/* Flags may also follow the command: "stats --watch". */
 		if (strcmp(argv[i], "--watch") == 0) {
-			watching = 1;
+			inv->watching = 1;
 			continue;
 		}
 		if (strcmp(argv[i], "--json") == 0) {
-			json = 1;
+			inv->json = 1;
 			continue;
 		}
 		if (strcmp(argv[i], "-n") == 0 && i + 1 < argc &&
 		    strcmp(argv[optind], "stats") == 0) {
-			interval = strtod(argv[++i], &end);
-			if (*end != '\0' || !(interval >= 0.1)) {
-				fprintf(stderr, "tidepoolctl: -n: seconds, at "
-				    "least 0.1\n");
+			if (parse_seconds("-n", argv[++i], 0.1, 86400,
+			    &inv->interval) != 0)
 				return 2;
-			}
 			continue;
 		}
 		if (strchr(argv[i], '\n') != NULL) {
@@ -483,36 +518,68 @@ main(int argc, char **argv)
 			    "newlines\n");
 			return 2;
 		}
-		used += (size_t)snprintf(line + used, sizeof(line) - used,
-		    "%s%s", used ? " " : "", argv[i]);
-		if (used >= sizeof(line)) {
+		used += (size_t)snprintf(inv->line + used,
+		    sizeof(inv->line) - used, "%s%s", used ? " " : "", argv[i]);
+		if (used >= sizeof(inv->line)) {
 			fprintf(stderr, "tidepoolctl: request too long\n");
 			return 2;
 		}
 	}
-	if (watching && strcmp(line, "stats") != 0) {
+	if (inv->watching && strcmp(inv->line, "stats") != 0) {
 		fprintf(stderr, "tidepoolctl: --watch goes with stats\n");
 		return 2;
 	}
+	return 0;
+}
+
+/* One request, its reply shown; the exit status. */
+static int
+run(const struct invocation *inv)
+{
+	int fd, rc, metrics = strcmp(inv->line, "metrics") == 0;
+	char *reply;
+
 	fd = connect_daemon();
 	if (fd < 0)
 		return 1;
-	if (watching) {
-		rc = watch(fd, interval);
+	if (inv->watching) {
+		rc = watch(fd, inv->interval);
 		close(fd);
 		return rc;
 	}
-	reply = request(fd, line, strcmp(line, "metrics") == 0);
+	reply = request(fd, inv->line, metrics);
 	close(fd);
 	if (reply == NULL)
 		return 1;
-	if (strcmp(line, "metrics") == 0 && reply[0] != '{') {
+	if (metrics && reply[0] != '{') {
 		fputs(reply, stdout);
 		rc = 0;
 	} else {
 		/* "stats" alone gets tables; "stats reset" is a plain ok. */
-		rc = show(line, reply, json);
+		rc = show(inv->line, reply, inv->json);
 	}
 	free(reply);
 	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct invocation inv;
+	int rc;
+
+	memset(&inv, 0, sizeof(inv));
+	inv.interval = 1.0;
+	sock_path = getenv("TIDEPOOL_SOCKET");
+	if (sock_path == NULL || sock_path[0] == '\0')
+		sock_path = CONFIG_DEFAULT_SOCKET;
+	if ((rc = parse_options(argc, argv, &inv)) >= 0)
+		return rc;
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	if ((rc = build_request(argc, argv, &inv)) != 0)
+		return rc;
+	return run(&inv);
 }

@@ -173,8 +173,9 @@ test_unknown(void **state)
 	fails_with("[engine]\nRate = 48000\n", "t.conf:2: engine: Rate: "
 	    "unknown key (known: rate, period, channels, device, input, loop, "
 	    "tone_level)");
-	fails_with("[pool]\nrate = 48000\n", "t.conf:2: pool: rate: unknown "
-	    "key (known: blocks, block_frames, messages)");
+	fails_with("[pool]\nrate = 48000\n", "t.conf:2: pool: rate: belongs "
+	    "in [engine], not here (known here: blocks, block_frames, "
+	    "messages)");
 	fails_with("[control]\nuser = x\n", "t.conf:2: control: user: unknown "
 	    "key (known: socket, group)");
 	fails_with("[engines]\n", "t.conf:1: [engines]: unknown section "
@@ -228,8 +229,8 @@ static void
 test_outside_and_malformed(void **state)
 {
 	(void)state;
-	fails_with("rate = 1\n", "t.conf:1: rate: outside any section; put it "
-	    "under [engine], [pool], [control] or [stage.NAME]");
+	fails_with("rate = 1\n", "t.conf:1: rate: outside any section; it "
+	    "belongs in [engine]");
 	fails_with("# top\n\ntype = gain\n[stage.a]\n", "t.conf:3: type: "
 	    "outside any section; put it under [engine], [pool], [control] "
 	    "or [stage.NAME]");
