@@ -361,7 +361,9 @@ audio_thread_sched(const struct engine *e, char *out, size_t outlen)
 	struct sched_param sp;
 
 	snprintf(out, outlen, "unknown");
-	if (tid <= 0 || (pol = sched_getscheduler(tid)) < 0 ||
+	/* PortAudio's and JACK's threads carry SCHED_RESET_ON_FORK. */
+	if (tid <= 0 || (pol = sched_getscheduler(tid) &
+	    ~SCHED_RESET_ON_FORK) < 0 ||
 	    sched_getparam(tid, &sp) != 0)
 		return;
 	if (pol == SCHED_FIFO || pol == SCHED_RR)
@@ -1049,16 +1051,19 @@ audio_open(struct control *c, uint64_t now)
 static void
 audio_opened(struct control *c, uint64_t now)
 {
+	char lat[64];
+
 	if (c->paw.result != 0) {
 		logmsg("audio: %s; retrying in %.1f s", c->paw.err,
 		    (double)c->retry_delay_ns / 1e9);
 		audio_retry_later(c, now);
 		return;
 	}
-	logmsg("audio: %s (%s), %g Hz, %u frames, %u in / %u out, "
-	    "latency %.1f ms", c->pa.device, c->pa.host_api,
-	    c->pa_params.rate, c->pa_params.period, c->pa_params.in_channels,
-	    c->pa_params.out_channels, c->pa.latency_s * 1e3);
+	logmsg("audio: %s (%s), %g Hz, %u frames, %u in / %u out, %s",
+	    c->pa.device, c->pa.host_api, c->pa_params.rate,
+	    c->pa_params.period, c->pa_params.in_channels,
+	    c->pa_params.out_channels, paudio_latency_text(&c->pa, lat,
+	    sizeof(lat)));
 	c->audio = AUDIO_RUNNING;
 	c->retry_delay_ns = 500000000ull;
 	c->seen_at_ns = now;
@@ -1231,6 +1236,7 @@ tick(struct control *c)
 	struct stats_context x;
 	struct rtpool_stats ps;
 	char line[512];
+	const char *news;
 
 	if (read(c->timer_fd, &expirations, sizeof(expirations)) < 0 &&
 	    errno != EAGAIN)
@@ -1246,6 +1252,8 @@ tick(struct control *c)
 		fill_context(c, &x);
 		stats_status_line(&c->stats, &x, line, sizeof(line));
 		notify_status(line);
+		if ((news = stats_news(&c->stats, &x)) != NULL)
+			logmsg("warning: %s", news);
 		c->next_status_ns = now + 1000000000ull;
 		reap_idle_clients(c, now);
 	}
@@ -1539,6 +1547,7 @@ control_run(const struct control_opts *o)
 	int n, i, rc = 0;
 
 	verbose = o->verbose;
+	paudio_set_verbose(verbose);
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return 1;

@@ -38,6 +38,8 @@ struct stats {
 	struct engine_stats *base;	/* at the last reset */
 	struct engine_stats *diff;	/* now - base, for reports */
 	uint64_t reset_ns;		/* when (CLOCK_MONOTONIC) */
+	unsigned warned_period;		/* real period last warned about */
+	char news[512];			/* stats_news()'s message */
 };
 
 /* Returns 0, or -1 when out of memory. */
@@ -63,6 +65,19 @@ void stats_status_json(const struct stats *s, const struct stats_context *c,
  * "# EOF".  Returns a malloc'd string.
  */
 char *stats_metrics(const struct stats *s, const struct stats_context *c);
+
+/*
+ * The server's period in frames as measured (frames per server cycle), or
+ * 0 while not yet known (no stamps from the backend, or too few cycles).
+ */
+unsigned stats_real_period(const struct stats *s);
+
+/*
+ * Something the log should say once: the server's period turned out not
+ * to be [engine] period (with the fix).  Call after stats_refresh.
+ * Returns the message (valid until the next call), or NULL if nothing new.
+ */
+const char *stats_news(struct stats *s, const struct stats_context *c);
 
 /* One line for systemd's STATUS=. */
 void stats_status_line(const struct stats *s, const struct stats_context *c,
