@@ -709,8 +709,8 @@ end_cycle(struct engine *e)
  * counts is the smallest lead seen meanwhile: the frames really gone.
  * Smaller drifts are followed slowly, so jitter never adds up to a gap.
  */
-#define GAP_STAMPS 4
-#define GAP_S 0.1
+#define GAP_STAMPS 8
+#define GAP_S 0.5
 #define NEW_ORIGIN_S 3600.0	/* a jump this far is a new time base */
 #define SETTLE_CYCLES 20
 
