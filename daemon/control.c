@@ -113,6 +113,7 @@ struct control {
 	int ready_sent;
 	uint64_t watchdog_ns, next_watchdog_ns, next_status_ns;
 	uint64_t tick_ns;
+	uint64_t last_tick_ns;		/* when the last tick ran */
 	char sched_desc[32];	/* the audio thread's scheduling, for status */
 	int stopping;
 	gid_t group;
@@ -1241,6 +1242,11 @@ tick(struct control *c)
 	if (read(c->timer_fd, &expirations, sizeof(expirations)) < 0 &&
 	    errno != EAGAIN)
 		logmsg("timer: %s", strerror(errno));
+	/* A tick this late means the whole process was stopped (SIGSTOP):
+	   the callback gets a fresh chance to show it runs. */
+	if (c->last_tick_ns != 0 && now - c->last_tick_ns > STALL_MIN_NS)
+		c->seen_at_ns = now;
+	c->last_tick_ns = now;
 	recycle(c);
 	resume_clients(c);
 	player_refill(&c->player, &c->engine, &c->blocks);

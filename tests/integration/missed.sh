@@ -94,6 +94,10 @@ len=$(soxi -D "$T/rec.wav" 2>/dev/null)
 echo "# recording: $len s of audio over about 3.5 s of wall time"
 
 # A flood of "set" from 4 clients: latency stays positive and bounded.
+# Bounded, not fast: a message sent while a callback runs used to read
+# as 18446744073709552 us; on this loaded machine the callback itself
+# may wait for the CPU for most of a second.
+expect "stats reset" ctl stats reset
 python3 - "$T/control.sock" >"$T/flood.out" 2>&1 <<'PY'
 import socket, sys, threading, time
 def flood(n):
@@ -112,11 +116,11 @@ check $? "20,000 set requests from 4 clients are answered"
 sed 's/^/# /' "$T/flood.out"
 stats=$(ctl --json stats)
 echo "# message latency us: $(json_get "$stats" messages.latency_us)"
-expect "message latency: positive, max under 1 s" python3 -c '
+expect "message latency: positive, max under 10 s" python3 -c '
 import json, sys
 l = json.loads(sys.argv[1])["messages"]["latency_us"]
 assert l["count"] >= 1000, l
-assert 0 < l["p50"] <= l["p999"] <= l["max"] < 1e6, l
+assert 0 < l["p50"] <= l["p999"] <= l["max"] < 1e7, l
 ' "$stats"
 stop_daemon
 check $? "SIGTERM stops it"
