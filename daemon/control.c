@@ -104,6 +104,7 @@ struct control {
 	struct chain_view view;
 	enum audio_state audio;
 	int audio_failed;	/* an open failed or the stream was lost */
+	int no_clock;		/* closed for running with no clock */
 	struct paworker paw;	/* opens and closes the stream */
 	uint64_t start_ns;
 	uint64_t retry_at_ns, retry_delay_ns;
@@ -415,7 +416,7 @@ audio_state_name(const struct control *c)
 		return "running";
 	case AUDIO_CLOSING:
 	case AUDIO_DISCONNECTED:
-		return "disconnected";
+		return c->no_clock ? "no_clock" : "disconnected";
 	}
 	return "?";
 }
@@ -1066,6 +1067,7 @@ audio_opened(struct control *c, uint64_t now)
 	    c->pa_params.out_channels, paudio_latency_text(&c->pa, lat,
 	    sizeof(lat)));
 	c->audio = AUDIO_RUNNING;
+	c->no_clock = 0;
 	c->retry_delay_ns = 500000000ull;
 	c->seen_at_ns = now;
 	c->seen_callbacks = ck_pr_load_64(
@@ -1138,6 +1140,24 @@ audio_lost(struct control *c, uint64_t now, const char *why)
 		return;
 	}
 	c->audio = AUDIO_CLOSING;
+}
+
+/*
+ * Frames far faster than real time: nothing clocks the device, and the
+ * callback would take a core for ever.  Closed, and tried again only at
+ * the longest retry delay.
+ */
+static void
+audio_no_clock(struct control *c, uint64_t now, double speed)
+{
+	char why[768];
+
+	snprintf(why, sizeof(why), "%s runs %.0f times faster than %g Hz: "
+	    "nothing clocks it; closed, next try in %.0f s", c->pa.device,
+	    speed, c->engine.setup.rate, (double)RETRY_MAX_NS / 1e9);
+	c->no_clock = 1;
+	c->retry_delay_ns = RETRY_MAX_NS;
+	audio_lost(c, now, why);
 }
 
 /* The stream is closed: the callback is over; keep what it recorded. */
@@ -1238,6 +1258,7 @@ tick(struct control *c)
 	struct rtpool_stats ps;
 	char line[512];
 	const char *news;
+	double speed;
 
 	if (read(c->timer_fd, &expirations, sizeof(expirations)) < 0 &&
 	    errno != EAGAIN)
@@ -1260,6 +1281,9 @@ tick(struct control *c)
 		notify_status(line);
 		if ((news = stats_news(&c->stats, &x)) != NULL)
 			logmsg("warning: %s", news);
+		if (c->audio == AUDIO_RUNNING &&
+		    (speed = stats_clockless(&c->stats, &x)) > 0)
+			audio_no_clock(c, now, speed);
 		c->next_status_ns = now + 1000000000ull;
 		reap_idle_clients(c, now);
 	}

@@ -206,6 +206,32 @@ load_basis(const struct stats *s, const struct stats_context *c,
 	return &d->callback_ns;
 }
 
+double
+stats_clockless(struct stats *s, const struct stats_context *c)
+{
+	uint64_t now = rtclock_ns(), frames = s->now->counters.frames;
+	double dt = (double)(now - s->clock_ns) / 1e9, speed;
+
+	if (s->clock_ns == 0 || frames < s->clock_frames || dt <= 0) {
+		s->clock_ns = now;
+		s->clock_frames = frames;
+		s->clock_fast = 0;
+		return 0;
+	}
+	if (dt < 0.5)
+		return 0;
+	speed = (double)(frames - s->clock_frames) / (dt * c->rate);
+	s->clock_ns = now;
+	s->clock_frames = frames;
+	/* Far faster than real time, twice in a row: no clock at all.
+	   A server catching up after a stall runs fast for a moment only. */
+	if (speed < STATS_CLOCKLESS_SPEED) {
+		s->clock_fast = 0;
+		return 0;
+	}
+	return ++s->clock_fast >= 2 ? speed : 0;
+}
+
 const char *
 stats_news(struct stats *s, const struct stats_context *c)
 {
@@ -463,6 +489,10 @@ stats_metrics(const struct stats *s, const struct stats_context *c)
 	put(&t, "# HELP tidepool_up 1 while the audio callback runs.\n"
 	    "# TYPE tidepool_up gauge\ntidepool_up %d\n",
 	    strcmp(c->state, "running") == 0);
+	put(&t, "# HELP tidepool_no_clock 1 while the device was closed "
+	    "for running far faster than real time (nothing clocks it).\n"
+	    "# TYPE tidepool_no_clock gauge\ntidepool_no_clock %d\n",
+	    strcmp(c->state, "no_clock") == 0);
 	put(&t, "# HELP tidepool_callbacks_total Audio callbacks run.\n"
 	    "# TYPE tidepool_callbacks_total counter\n"
 	    "tidepool_callbacks_total %llu\n",

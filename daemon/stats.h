@@ -39,6 +39,8 @@ struct stats {
 	struct engine_stats *diff;	/* now - base, for reports */
 	uint64_t reset_ns;		/* when (CLOCK_MONOTONIC) */
 	unsigned warned_period;		/* real period last warned about */
+	uint64_t clock_ns, clock_frames;	/* stats_clockless's last look */
+	unsigned clock_fast;		/* looks in a row far too fast */
 	char news[512];			/* stats_news()'s message */
 };
 
@@ -78,6 +80,15 @@ unsigned stats_real_period(const struct stats *s);
  * Returns the message (valid until the next call), or NULL if nothing new.
  */
 const char *stats_news(struct stats *s, const struct stats_context *c);
+
+/*
+ * A device nothing clocks (alsa-lib's null PCM, a broken driver) calls
+ * back as fast as the CPU allows.  Call after stats_refresh while the
+ * stream runs: returns how many times faster than real time the frames
+ * came once that has lasted two looks of at least 0.5 s each, else 0.
+ */
+#define STATS_CLOCKLESS_SPEED 4.0
+double stats_clockless(struct stats *s, const struct stats_context *c);
 
 /* One line for systemd's STATUS=. */
 void stats_status_line(const struct stats *s, const struct stats_context *c,
