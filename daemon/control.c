@@ -1540,11 +1540,15 @@ stop(struct control *c)
 	 * hold a close (or an open still under way) for ever.
 	 */
 	closed = paworker_wait(&c->paw, STOP_CLOSE_NS) &&
-	    paworker_start(&c->paw, PAWORKER_CLOSE, &c->pa, &c->pa_params,
+	    paworker_start(&c->paw, PAWORKER_STOP, &c->pa, &c->pa_params,
 	    &c->engine) == 0 && paworker_wait(&c->paw, STOP_CLOSE_NS);
 	if (!closed)
 		logmsg("audio: the sound server does not answer; leaving "
 		    "without closing the stream");
+	else
+		logmsg("audio: stream stopped; closing it is left to the "
+		    "exit, as PortAudio aborts when the server goes "
+		    "during a close");
 	if (c->recorder.state != RECORDER_OFF)
 		logmsg("recording %s closed at %llu frames", c->recorder.path,
 		    (unsigned long long)(c->recorder.frames));

@@ -238,6 +238,14 @@ paudio_close(struct paudio *pa)
 	pa->initialised = 0;
 }
 
+void
+paudio_stop(struct paudio *pa)
+{
+	/* An inactive stream (the server is gone) calls back no more. */
+	if (pa->stream != NULL && Pa_IsStreamActive(pa->stream) == 1)
+		Pa_AbortStream(pa->stream);
+}
+
 const char *
 paudio_latency_text(const struct paudio *pa, char *buf, size_t len)
 {

@@ -48,6 +48,15 @@ int paudio_active(const struct paudio *pa);
 void paudio_close(struct paudio *pa);
 
 /*
+ * Stops the callbacks for good, at exit: the stream is not closed and
+ * PortAudio not terminated.  PortAudio 19.6's JACK host asserts (and so
+ * aborts the daemon) when the server goes while a stream is being closed,
+ * which is what happens when the server and the daemon are stopped
+ * together; the process's end closes the client instead.
+ */
+void paudio_stop(struct paudio *pa);
+
+/*
  * "latency 5.3 ms", or "latency unknown" when PortAudio gave nothing
  * believable.  Returns buf.
  */
