@@ -21,7 +21,7 @@ FUZZ_SECONDS ?= 60
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wundef -Werror
-PKGS := portaudio-2.0 sndfile ck inih libcjson soxr libsystemd
+PKGS := portaudio-2.0 sndfile ck inih libcjson soxr libsystemd alsa
 
 ifeq ($(VARIANT),release)
 CC := gcc

@@ -77,7 +77,9 @@ thread_sched(const struct engine *e, char *out, size_t outlen)
 	struct sched_param sp;
 
 	snprintf(out, outlen, "unknown");
-	if (tid <= 0 || (pol = sched_getscheduler(tid)) < 0 ||
+	/* PortAudio's and JACK's threads carry SCHED_RESET_ON_FORK. */
+	if (tid <= 0 || (pol = sched_getscheduler(tid) &
+	    ~SCHED_RESET_ON_FORK) < 0 ||
 	    sched_getparam(tid, &sp) != 0)
 		return;
 	if (pol == SCHED_FIFO || pol == SCHED_RR)
@@ -151,11 +153,14 @@ opened(struct audio *a, uint64_t now)
 		retry_later(a, now);
 		return;
 	}
-	log_msg("audio: %s (%s), %g Hz, %u frames, %u in / %u out, "
-	    "latency %.1f ms", a->pa.device, a->pa.host_api,
-	    a->params.rate, a->params.period, a->params.in_channels,
-	    a->params.out_channels, a->pa.latency_s * 1e3);
+	char lat[64];
+
+	log_msg("audio: %s (%s), %g Hz, %u frames, %u in / %u out, %s",
+	    a->pa.device, a->pa.host_api, a->params.rate, a->params.period,
+	    a->params.in_channels, a->params.out_channels,
+	    paudio_latency_text(&a->pa, lat, sizeof(lat)));
 	a->state = AUDIO_RUNNING;
+	a->no_clock = 0;
 	a->retry_delay_ns = RETRY_FIRST_NS;
 	a->seen_at_ns = now;
 	a->seen_callbacks = engine_callbacks(a->engine);
@@ -241,6 +246,11 @@ audio_watch(struct audio *a, uint64_t now)
 	uint64_t cbs = engine_callbacks(a->engine);
 	char why[128];
 
+	/* A watch this late means the whole process was stopped (SIGSTOP):
+	   the callback gets a fresh chance to show it runs. */
+	if (a->watched_at_ns != 0 && now - a->watched_at_ns > STALL_MIN_NS)
+		a->seen_at_ns = now;
+	a->watched_at_ns = now;
 	if (paworker_collect(&a->paw)) {
 		if (a->paw.job == PAWORKER_OPEN)
 			opened(a, now);
@@ -291,9 +301,28 @@ audio_close(struct audio *a, uint64_t timeout_ns)
 {
 	/* A stopped sound server would hold a close (or an open still
 	   under way) for ever. */
-	return paworker_wait(&a->paw, timeout_ns) &&
-	    paworker_start(&a->paw, PAWORKER_CLOSE, &a->pa, &a->params,
+	int stopped = paworker_wait(&a->paw, timeout_ns) &&
+	    paworker_start(&a->paw, PAWORKER_STOP, &a->pa, &a->params,
 	    a->engine) == 0 && paworker_wait(&a->paw, timeout_ns);
+
+	if (stopped)
+		log_msg("audio: stream stopped; closing it is left to the "
+		    "exit, as PortAudio aborts when the server goes during a "
+		    "close");
+	return stopped;
+}
+
+void
+audio_no_clock(struct audio *a, uint64_t now, double speed)
+{
+	char why[768];
+
+	snprintf(why, sizeof(why), "%s runs %.0f times faster than %g Hz: "
+	    "nothing clocks it; closed, next try in %.0f s", a->pa.device,
+	    speed, a->params.rate, (double)RETRY_MAX_NS / 1e9);
+	a->no_clock = 1;
+	a->retry_delay_ns = RETRY_MAX_NS;
+	lost(a, now, why);
 }
 
 static const char *
@@ -307,7 +336,7 @@ state_name(const struct audio *a)
 		return "running";
 	case AUDIO_CLOSING:
 	case AUDIO_DISCONNECTED:
-		return "disconnected";
+		return a->no_clock ? "no_clock" : "disconnected";
 	}
 	return "?";
 }

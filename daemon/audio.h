@@ -45,6 +45,7 @@ struct audio_hooks {
 struct audio {
 	enum audio_state state;
 	int failed;		/* an open failed or the stream was lost */
+	int no_clock;		/* closed for running with no clock */
 	struct paudio pa;	/* the worker's while it opens or closes */
 	struct paudio_params params;
 	struct paworker paw;	/* opens and closes the stream */
@@ -53,6 +54,7 @@ struct audio {
 	uint64_t retry_at_ns, retry_delay_ns;
 	uint64_t seen_callbacks;	/* at the last watch */
 	uint64_t seen_at_ns;		/* when they last advanced */
+	uint64_t watched_at_ns;		/* when audio_watch last ran */
 	int64_t faults_at_warmup;	/* -1 until warm */
 	int ready_sent;			/* READY=1 told to systemd */
 	char sched_desc[32];		/* the audio thread's scheduling */
@@ -101,6 +103,14 @@ int audio_active(const struct audio *a);
  * Control thread.
  */
 int audio_close(struct audio *a, uint64_t timeout_ns);
+
+/*
+ * The device ran speed times faster than its rate (stats_clockless()):
+ * nothing clocks it.  Closes it, says so in the state ("no_clock") and the
+ * log, and tries again only at the longest retry delay, so the callback
+ * does not take a core for ever.  Control thread.
+ */
+void audio_no_clock(struct audio *a, uint64_t now_ns, double speed);
 
 /*
  * Fills x's state, device, page faults and scheduling; configured is the

@@ -330,6 +330,8 @@ tick(void *arg)
 	struct stats_context x;
 	struct rtpool_stats ps;
 	char line[512];
+	const char *news;
+	double speed;
 
 	recycle(c);
 	clients_resume(&c->clients);
@@ -341,6 +343,11 @@ tick(void *arg)
 		snapshot(c, &x);
 		stats_status_line(&c->stats, &x, line, sizeof(line));
 		notify_status(line);
+		if ((news = stats_news(&c->stats, &x)) != NULL)
+			log_msg("warning: %s", news);
+		if (c->audio.state == AUDIO_RUNNING &&
+		    (speed = stats_clockless(&c->stats, &x)) > 0)
+			audio_no_clock(&c->audio, now, speed);
 		c->next_status_ns = now + STATUS_EVERY_NS;
 		clients_reap(&c->clients, now);
 	}
@@ -632,6 +639,7 @@ control_run(const struct control_opts *o)
 	struct control *c;
 
 	log_set_verbose(o->verbose);
+	paudio_set_verbose(o->verbose);
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return 1;

@@ -40,6 +40,8 @@ static void record(struct engine *e, const float *out, unsigned frames,
 static void end_recording(struct engine *e) TP_REALTIME;
 static void note_episode(struct engine *e, uint64_t start, uint32_t causes,
     float load) TP_REALTIME;
+static void follow_clock(struct engine *e, uint32_t *causes) TP_REALTIME;
+static void end_cycle(struct engine *e) TP_REALTIME;
 
 /*
  * gettid() is a bare system call that cannot block; clang only objects
@@ -197,6 +199,7 @@ engine_stats_new(void)
 	rthist_init(&s->callback_ns);
 	rthist_init(&s->interval_ns);
 	rthist_init(&s->message_ns);
+	rthist_init(&s->cycle_ns);
 	for (i = 0; i < ENGINE_MAX_STAGES; i++)
 		rthist_init(&s->stage_ns[i]);
 	return s;
@@ -319,7 +322,15 @@ apply_messages(struct engine *e, uint64_t now)
 	struct dsp_chain *c;
 
 	while ((m = rtchan_pop_spsc(&e->cmd)) != NULL) {
-		rthist_record(&e->live->message_ns, now - m->enqueue_ns);
+		/*
+		 * A message sent while this callback had already begun is
+		 * stamped after `now`: the clock is read again after the pop,
+		 * which the ring orders after the sender's stamp.
+		 */
+		if (m->enqueue_ns > now)
+			now = rtclock_ns();
+		rthist_record(&e->live->message_ns, now > m->enqueue_ns ?
+		    now - m->enqueue_ns : 0);
 		bump(&e->live->counters.messages, 1);
 		switch ((enum engine_msg)m->type) {
 		case ENGINE_MSG_SET:
@@ -658,6 +669,109 @@ note_episode(struct engine *e, uint64_t start, uint32_t causes, float load)
 }
 
 void
+engine_stamp(struct engine *e, double now_s, double out_s)
+{
+	e->stamp_now_s = now_s;
+	e->stamp_out_s = out_s;
+	e->stamp_set = 1;
+}
+
+void
+engine_stamp_reset(struct engine *e)
+{
+	e->stamp_set = 0;
+	e->in_cycle = 0;
+	e->have_pos = 0;
+	e->gap_stamps = 0;
+	e->stream_cycles = 0;
+	e->cycle_frames = e->cycle_ns = 0;
+}
+
+/* A server cycle is over: its frames are the real period. */
+static void
+end_cycle(struct engine *e)
+{
+	struct engine_stats *s = e->live;
+
+	rthist_record(&s->cycle_ns, e->cycle_ns);
+	bump(&s->counters.cycles, 1);
+	bump(&s->counters.cycle_frames, e->cycle_frames);
+	e->last_cycle_frames = (uint32_t)e->cycle_frames;
+	e->cycle_frames = e->cycle_ns = 0;
+}
+
+/*
+ * Compares where the server's clock says this callback's frames play with
+ * where the frames delivered so far end.  Within one server cycle the
+ * backend's stamps advance exactly by the frames, but from one cycle to
+ * the next they carry the audio thread's wake-up jitter, and a server
+ * that fell behind (JACK's dummy driver on a busy machine) runs late
+ * cycles back to back and catches up.  So a gap counts only once it has
+ * lasted: ahead by more than half a server period and a millisecond, for
+ * GAP_STAMPS stamps in a row spanning GAP_S of server time.  What it
+ * counts is the smallest lead seen meanwhile: the frames really gone.
+ * Smaller drifts are followed slowly, so jitter never adds up to a gap.
+ */
+#define GAP_STAMPS 8
+#define GAP_S 0.5
+#define NEW_ORIGIN_S 3600.0	/* a jump this far is a new time base */
+#define SETTLE_CYCLES 20
+
+static void
+follow_clock(struct engine *e, uint32_t *causes)
+{
+	double rate = e->setup.rate, pos, drift, tol;
+	uint32_t period;
+
+	if (!e->stamp_set)
+		return;		/* the rest of a split backend buffer */
+	e->stamp_set = 0;
+	if (!e->in_cycle || e->stamp_now_s != e->cycle_now_s) {
+		if (e->in_cycle)
+			end_cycle(e);
+		e->in_cycle = 1;
+		e->cycle_now_s = e->stamp_now_s;
+		e->stream_cycles++;
+	}
+	pos = (e->stamp_out_s != 0 ? e->stamp_out_s : e->stamp_now_s) * rate;
+	drift = pos - e->expect_pos;
+	/*
+	 * PortAudio's JACK host subtracts 32-bit frame counters, so an
+	 * estimate just before the stream's origin reads as 24 hours on:
+	 * such a jump, or going backwards by more than a second, starts
+	 * the count afresh rather than counting anything.  So do a new
+	 * stream's first cycles: pipewire-jack's frame time reads 0 until
+	 * the client runs, then the graph's position since it started.
+	 */
+	if (!e->have_pos || drift > NEW_ORIGIN_S * rate || drift < -rate ||
+	    e->stream_cycles <= SETTLE_CYCLES) {
+		e->expect_pos = pos;
+		e->have_pos = 1;
+		e->gap_stamps = 0;
+		return;
+	}
+	period = e->last_cycle_frames ? e->last_cycle_frames :
+	    e->setup.max_frames;
+	tol = period / 2.0 + rate / 1000.0;
+	if (drift <= tol) {
+		e->gap_stamps = 0;
+		e->expect_pos += drift / 64;
+		return;
+	}
+	if (e->gap_stamps == 0 || drift < e->gap_min)
+		e->gap_min = drift;
+	if (e->gap_stamps++ == 0)
+		e->gap_from = pos;
+	if (e->gap_stamps < GAP_STAMPS || pos - e->gap_from < GAP_S * rate)
+		return;
+	*causes |= ENGINE_CAUSE_MISSED;
+	bump(&e->live->counters.missed, 1);
+	bump(&e->live->counters.missed_frames, (uint64_t)(e->gap_min + 0.5));
+	e->expect_pos += e->gap_min;
+	e->gap_stamps = 0;
+}
+
+void
 engine_process(struct engine *e, const float *in, float *out,
     unsigned frames, uint32_t status)
 {
@@ -687,6 +801,7 @@ engine_process(struct engine *e, const float *in, float *out,
 	}
 	if (frames > e->setup.max_frames)
 		frames = e->setup.max_frames;
+	follow_clock(e, &causes);
 	apply_messages(e, start);
 	src = read_source(e, in, frames, &causes);
 	in_place = out == NULL && (out = record_in_place(e, frames)) != NULL;
@@ -718,6 +833,12 @@ engine_process(struct engine *e, const float *in, float *out,
 	for (i = 0; i < nst && i < ENGINE_MAX_STAGES; i++)
 		rthist_record(&s->stage_ns[i], e->stage_ns[i]);
 
+	if (e->have_pos)
+		e->expect_pos += frames;
+	if (e->in_cycle) {
+		e->cycle_frames += frames;
+		e->cycle_ns += dur;
+	}
 	bump(&s->counters.callbacks, 1);
 	bump(&s->counters.frames, frames);
 	if (causes != 0)
@@ -734,6 +855,7 @@ engine_process(struct engine *e, const float *in, float *out,
 	ck_sequence_write_begin(&e->seq);
 	s->meter = e->meter;
 	s->period_ns = (uint32_t)period_ns;
+	s->cycle_frames = e->last_cycle_frames;
 	s->source = (int)e->source;
 	s->recording = e->recording;
 	s->fading = e->old != NULL;
@@ -766,6 +888,7 @@ engine_stats_read(struct engine *e, struct engine_stats *out)
 		out->nepisodes = s->nepisodes;
 		out->episodes_total = s->episodes_total;
 		out->period_ns = s->period_ns;
+		out->cycle_frames = s->cycle_frames;
 		out->source = s->source;
 		out->recording = s->recording;
 		out->fading = s->fading;
@@ -773,6 +896,7 @@ engine_stats_read(struct engine *e, struct engine_stats *out)
 	rthist_snapshot(&s->callback_ns, &out->callback_ns);
 	rthist_snapshot(&s->interval_ns, &out->interval_ns);
 	rthist_snapshot(&s->message_ns, &out->message_ns);
+	rthist_snapshot(&s->cycle_ns, &out->cycle_ns);
 	for (i = 0; i < out->nstages && i < ENGINE_MAX_STAGES; i++)
 		rthist_snapshot(&s->stage_ns[i], &out->stage_ns[i]);
 }
@@ -791,6 +915,8 @@ engine_cause_name(uint32_t cause_bit)
 		return "source_starved";
 	case ENGINE_CAUSE_POOL_EXHAUSTED:
 		return "pool_exhausted";
+	case ENGINE_CAUSE_MISSED:
+		return "missed";
 	}
 	return "unknown";
 }

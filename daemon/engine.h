@@ -64,8 +64,11 @@ enum engine_cause {
 	ENGINE_CAUSE_INPUT_OVERFLOW = 1 << 1,	/* device said so */
 	ENGINE_CAUSE_LATE = 1 << 2,		/* deadline missed by the clock */
 	ENGINE_CAUSE_SOURCE_STARVED = 1 << 3,	/* feed ring ran dry */
-	ENGINE_CAUSE_POOL_EXHAUSTED = 1 << 4	/* no free block to record into */
+	ENGINE_CAUSE_POOL_EXHAUSTED = 1 << 4,	/* no free block to record into */
+	ENGINE_CAUSE_MISSED = 1 << 5		/* the server's clock ran on
+						   without asking us */
 };
+#define ENGINE_CAUSE_LAST ENGINE_CAUSE_MISSED
 
 /*
  * The header at the start of every pool block that carries audio.  Samples
@@ -106,6 +109,10 @@ struct engine_counters {
 	uint64_t record_dropped_frames;
 	uint64_t messages;		/* applied */
 	uint64_t last_callback_ns;	/* start of the latest callback */
+	uint64_t missed;		/* callbacks that found a gap */
+	uint64_t missed_frames;		/* frames the server went past */
+	uint64_t cycles;		/* server cycles completed */
+	uint64_t cycle_frames;		/* frames in them */
 };
 
 /* A consistent copy of everything the audio side measures. */
@@ -114,6 +121,7 @@ struct engine_stats {
 	struct rthist callback_ns;	/* duration of engine_process */
 	struct rthist interval_ns;	/* start to start */
 	struct rthist message_ns;	/* enqueue to apply */
+	struct rthist cycle_ns;		/* in the callback per server cycle */
 	unsigned nstages;
 	struct rthist stage_ns[ENGINE_MAX_STAGES];
 	struct dsp_meter meter;		/* the output */
@@ -121,6 +129,7 @@ struct engine_stats {
 	unsigned nepisodes;		/* valid entries, newest last */
 	uint64_t episodes_total;
 	uint32_t period_ns;
+	uint32_t cycle_frames;		/* of the last server cycle, 0 unknown */
 	int source;			/* enum engine_source */
 	int recording;
 	int fading;			/* a chain swap is crossfading */
@@ -178,6 +187,18 @@ struct engine {
 	int in_episode;
 	float last_load;
 	uint32_t stage_ns[ENGINE_MAX_STAGES];
+	/* The server's clock, from engine_stamp(). */
+	int stamp_set;			/* a stamp waits for engine_process */
+	double stamp_now_s, stamp_out_s;
+	int in_cycle;			/* a server cycle is being counted */
+	double cycle_now_s;		/* its stamp: shared by its callbacks */
+	uint64_t cycle_frames, cycle_ns;	/* so far in it */
+	uint32_t last_cycle_frames;
+	uint64_t stream_cycles;		/* since engine_stamp_reset */
+	int have_pos;
+	double expect_pos;		/* server frame expected next */
+	unsigned gap_stamps;		/* in a row ahead of expect_pos */
+	double gap_min, gap_from;	/* least lead seen; where it began */
 
 	/* written by the audio side, read by engine_stats_read */
 	struct engine_stats *live;	/* big: kept off the struct */
@@ -202,6 +223,22 @@ void engine_done(struct engine *e);
  */
 void engine_process(struct engine *e, const float *in, float *out,
     unsigned frames, uint32_t status) TP_REALTIME;
+
+/*
+ * The backend's clock for the next engine_process: now_s the server's time
+ * of the cycle being served (the same for every callback the backend makes
+ * in one server cycle, as PortAudio's currentTime is), out_s the server
+ * time at which the first frame will be heard (0 if unknown).  With it the
+ * engine counts the server's real period and the frames the server went
+ * past without asking (ENGINE_CAUSE_MISSED).  Audio side only.
+ */
+void engine_stamp(struct engine *e, double now_s, double out_s) TP_REALTIME;
+
+/*
+ * Forgets the server's clock: a new stream starts from a new time base.
+ * Control side, while no callback runs.
+ */
+void engine_stamp_reset(struct engine *e);
 
 /*
  * Control-side senders.  Each takes a message from the pool, stamps it and

@@ -4,13 +4,62 @@
  * than the engine was sized for (some host APIs vary the count) it calls
  * the engine several times.  Nothing else happens in the callback.
  */
+#include <alsa/asoundlib.h>
+#include <math.h>
+#include <pa_jack.h>
 #include <pa_linux_alsa.h>
 #include <portaudio.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "daemon/paudio.h"
+
+#define CLIENT_NAME_ENV "TIDEPOOLD_CLIENT_NAME"
+
+static int alsa_verbose;	/* pass alsa-lib's messages to the log */
+static char client_name[64] = "tidepoold";	/* PortAudio keeps the pointer */
+
+/*
+ * alsa-lib prints every probe of a card that is not there (60 lines each
+ * time PortAudio initialises, so each reconnect): the log takes them at
+ * debug level only.
+ */
+static void
+alsa_message(const char *file, int line, const char *function, int err,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!alsa_verbose)
+		return;
+	fprintf(stderr, "tidepoold: ALSA: %s:%d (%s): ", file, line, function);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	if (err != 0)
+		fprintf(stderr, ": %s", snd_strerror(err));
+	fputc('\n', stderr);
+}
+
+void
+paudio_set_verbose(int verbose)
+{
+	alsa_verbose = verbose;
+}
+
+/* Before every Pa_Initialize: the handler and the JACK client's name. */
+static void
+before_initialize(void)
+{
+	const char *name = getenv(CLIENT_NAME_ENV);
+
+	snd_lib_error_set_handler(alsa_message);
+	if (name != NULL && name[0] != '\0')
+		snprintf(client_name, sizeof(client_name), "%s", name);
+	(void)PaJack_SetClientName(client_name);
+}
 
 static int callback(const void *in, void *out, unsigned long frames,
     const PaStreamCallbackTimeInfo *t, PaStreamCallbackFlags flags,
@@ -27,7 +76,7 @@ callback(const void *in, void *out, unsigned long frames,
 	uint32_t status = 0;
 	unsigned long n;
 
-	(void)t;
+	engine_stamp(e, t->currentTime, t->outputBufferDacTime);
 	if (flags & paOutputUnderflow)
 		status |= ENGINE_CAUSE_OUTPUT_UNDERFLOW;
 	if (flags & paInputOverflow)
@@ -95,6 +144,9 @@ paudio_open(struct paudio *pa, const struct paudio_params *p,
 
 	memset(pa, 0, sizeof(*pa));
 	pa->engine = e;
+	/* A new stream counts time from a new origin. */
+	engine_stamp_reset(e);
+	before_initialize();
 	pe = Pa_Initialize();
 	if (pe != paNoError) {
 		snprintf(err, errlen, "PortAudio: %s", Pa_GetErrorText(pe));
@@ -145,7 +197,14 @@ paudio_open(struct paudio *pa, const struct paudio_params *p,
 	snprintf(pa->host_api, sizeof(pa->host_api), "%s",
 	    Pa_GetHostApiInfo(info->hostApi)->name);
 	si = Pa_GetStreamInfo(s);
-	pa->latency_s = si != NULL ? si->outputLatency : 0;
+	/*
+	 * PortAudio's JACK host adds the port's latency range unchecked: a
+	 * server that has not set it reads as 2^32 frames (89478464 ms at
+	 * 48 kHz).  Anything over 10 s, or not a number, is not reported.
+	 */
+	pa->latency_s = si != NULL && isfinite(si->outputLatency) &&
+	    si->outputLatency >= 0 && si->outputLatency < 10 ?
+	    si->outputLatency : -1;
 	return 0;
 fail:
 	Pa_Terminate();
@@ -179,12 +238,33 @@ paudio_close(struct paudio *pa)
 	pa->initialised = 0;
 }
 
+void
+paudio_stop(struct paudio *pa)
+{
+	/* An inactive stream (the server is gone) calls back no more. */
+	if (pa->stream != NULL && Pa_IsStreamActive(pa->stream) == 1)
+		Pa_AbortStream(pa->stream);
+}
+
+const char *
+paudio_latency_text(const struct paudio *pa, char *buf, size_t len)
+{
+	if (pa->latency_s < 0)
+		snprintf(buf, len, "latency unknown");
+	else
+		snprintf(buf, len, "latency %.1f ms", pa->latency_s * 1e3);
+	return buf;
+}
+
 int
 paudio_list(FILE *f)
 {
 	const PaDeviceInfo *d;
-	PaError pe = Pa_Initialize();
+	PaError pe;
 	PaDeviceIndex i, n;
+
+	before_initialize();
+	pe = Pa_Initialize();
 
 	if (pe != paNoError) {
 		fprintf(stderr, "tidepoold: PortAudio: %s\n",

@@ -22,7 +22,8 @@ struct paudio {
 	struct engine *engine;
 	char device[256];	/* the name of the device opened */
 	char host_api[64];
-	double latency_s;	/* output latency PortAudio reports */
+	double latency_s;	/* output latency PortAudio reports, -1 if
+				   it reports none that makes sense */
 };
 
 struct paudio_params {
@@ -45,6 +46,29 @@ int paudio_active(const struct paudio *pa);
 
 /* Stops and closes the stream and terminates PortAudio. */
 void paudio_close(struct paudio *pa);
+
+/*
+ * Stops the callbacks for good, at exit: the stream is not closed and
+ * PortAudio not terminated.  PortAudio 19.6's JACK host asserts (and so
+ * aborts the daemon) when the server goes while a stream is being closed,
+ * which is what happens when the server and the daemon are stopped
+ * together; the process's end closes the client instead.
+ */
+void paudio_stop(struct paudio *pa);
+
+/*
+ * "latency 5.3 ms", or "latency unknown" when PortAudio gave nothing
+ * believable.  Returns buf.
+ */
+const char *paudio_latency_text(const struct paudio *pa, char *buf,
+    size_t len);
+
+/*
+ * Whether alsa-lib's own messages reach stderr (tidepoold -v) or are
+ * dropped (the default).  Any time before paudio_open.  The JACK client
+ * is named "tidepoold", or $TIDEPOOLD_CLIENT_NAME when set.
+ */
+void paudio_set_verbose(int verbose);
 
 /* Prints every device (index, name, host API, channels, rate) to f. */
 int paudio_list(FILE *f);

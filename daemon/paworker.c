@@ -16,7 +16,10 @@ run(void *arg)
 		w->result = paudio_open(w->pa, w->params, w->engine, w->err,
 		    sizeof(w->err));
 	else {
-		paudio_close(w->pa);
+		if (w->job == PAWORKER_STOP)
+			paudio_stop(w->pa);
+		else
+			paudio_close(w->pa);
 		w->result = 0;
 	}
 	/* Publishes result and err with it. */

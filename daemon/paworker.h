@@ -17,7 +17,8 @@
 
 enum paworker_job {
 	PAWORKER_OPEN,		/* paudio_open */
-	PAWORKER_CLOSE		/* paudio_close */
+	PAWORKER_CLOSE,		/* paudio_close */
+	PAWORKER_STOP		/* paudio_stop */
 };
 
 struct paworker {

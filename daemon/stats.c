@@ -56,6 +56,7 @@ stats_refresh(struct stats *s, struct engine *e)
 	rthist_subtract(&s->diff->callback_ns, &s->base->callback_ns);
 	rthist_subtract(&s->diff->interval_ns, &s->base->interval_ns);
 	rthist_subtract(&s->diff->message_ns, &s->base->message_ns);
+	rthist_subtract(&s->diff->cycle_ns, &s->base->cycle_ns);
 	for (i = 0; i < s->now->nstages && i < ENGINE_MAX_STAGES; i++)
 		rthist_subtract(&s->diff->stage_ns[i], &s->base->stage_ns[i]);
 	/* Episodes older than the reset are not shown. */
@@ -138,7 +139,7 @@ causes_json(uint32_t causes)
 	cJSON *a = cJSON_CreateArray();
 	uint32_t bit;
 
-	for (bit = 1; bit <= ENGINE_CAUSE_POOL_EXHAUSTED; bit <<= 1)
+	for (bit = 1; bit <= ENGINE_CAUSE_LAST; bit <<= 1)
 		if (causes & bit)
 			cJSON_AddItemToArray(a,
 			    cJSON_CreateString(engine_cause_name(bit)));
@@ -149,6 +150,98 @@ static double
 period_ns(const struct stats_context *c)
 {
 	return c->rate > 0 ? (double)c->period * 1e9 / c->rate : 0;
+}
+
+unsigned
+stats_real_period(const struct stats *s)
+{
+	/* A few cycles first: the stream's first may be partial. */
+	if (s->now->counters.cycles < 20)
+		return 0;
+	return s->now->cycle_frames;
+}
+
+/* The real period when it differs from [engine] period, else 0. */
+static unsigned
+period_mismatch(const struct stats *s, const struct stats_context *c)
+{
+	unsigned real = stats_real_period(s);
+
+	return real != 0 && real != c->period ? real : 0;
+}
+
+/*
+ * What to tell the user when the server's period is not the configured
+ * one: the server decides, so the fix is on its side.
+ */
+static void
+mismatch_text(const struct stats_context *c, unsigned real, char *buf,
+    size_t len)
+{
+	snprintf(buf, len, "the server runs %u-frame periods, not the "
+	    "configured %u: load is measured against %u; to run at %u, "
+	    "start tidepoold with PIPEWIRE_QUANTUM=%u/%g or pw-jack -p %u "
+	    "(PipeWire), jackd -p %u (JACK), or set [engine] period = %u",
+	    real, c->period, real, c->period, c->period, c->rate, c->period,
+	    c->period, real);
+}
+
+/*
+ * The histogram and the period that load is measured against: time in
+ * the callback per server cycle over the real period once the cycles are
+ * known (a server with a larger period calls a burst of callbacks per
+ * cycle), per callback over [engine] period before.
+ */
+static const struct rthist *
+load_basis(const struct stats *s, const struct stats_context *c,
+    const struct engine_stats *d, double *pns)
+{
+	unsigned real = stats_real_period(s);
+
+	if (real != 0 && c->rate > 0 && d->cycle_ns.total > 0) {
+		*pns = (double)real * 1e9 / c->rate;
+		return &d->cycle_ns;
+	}
+	*pns = period_ns(c);
+	return &d->callback_ns;
+}
+
+double
+stats_clockless(struct stats *s, const struct stats_context *c)
+{
+	uint64_t now = rtclock_ns(), frames = s->now->counters.frames;
+	double dt = (double)(now - s->clock_ns) / 1e9, speed;
+
+	if (s->clock_ns == 0 || frames < s->clock_frames || dt <= 0) {
+		s->clock_ns = now;
+		s->clock_frames = frames;
+		s->clock_fast = 0;
+		return 0;
+	}
+	if (dt < 0.5)
+		return 0;
+	speed = (double)(frames - s->clock_frames) / (dt * c->rate);
+	s->clock_ns = now;
+	s->clock_frames = frames;
+	/* Far faster than real time, twice in a row: no clock at all.
+	   A server catching up after a stall runs fast for a moment only. */
+	if (speed < STATS_CLOCKLESS_SPEED) {
+		s->clock_fast = 0;
+		return 0;
+	}
+	return ++s->clock_fast >= 2 ? speed : 0;
+}
+
+const char *
+stats_news(struct stats *s, const struct stats_context *c)
+{
+	unsigned real = period_mismatch(s, c);
+
+	if (real == 0 || real == s->warned_period)
+		return NULL;
+	s->warned_period = real;
+	mismatch_text(c, real, s->news, sizeof(s->news));
+	return s->news;
 }
 
 void
@@ -177,8 +270,24 @@ stats_json(const struct stats *s, const struct stats_context *c, cJSON *o)
 	    bars_json(&d->callback_ns, 16));
 	cJSON_AddItemToObject(o, "interval_us",
 	    summary_json(&d->interval_ns, 1e3, 0.1));
-	cJSON_AddItemToObject(o, "load", summary_json(&d->callback_ns,
-	    pns > 0 ? pns : 1, 0.0001));
+	{
+		double lns;
+		const struct rthist *lh = load_basis(s, c, d, &lns);
+		unsigned real = stats_real_period(s);
+
+		cJSON_AddItemToObject(o, "load", summary_json(lh,
+		    lns > 0 ? lns : 1, 0.0001));
+		if (real != 0) {
+			cJSON_AddNumberToObject(o, "real_period", real);
+			cJSON_AddNumberToObject(o, "real_period_us", round_to(
+			    (double)real * 1e6 / c->rate, 0.1));
+		} else
+			cJSON_AddNullToObject(o, "real_period");
+		cJSON_AddNumberToObject(o, "cycles", (double)k->cycles);
+		cJSON_AddNumberToObject(o, "cycles_per_s", now > s->reset_ns ?
+		    round_to((double)k->cycles * 1e9 /
+		    (double)(now - s->reset_ns), 0.1) : 0);
+	}
 
 	x = cJSON_AddObjectToObject(o, "xruns");
 	cJSON_AddNumberToObject(x, "output_underflow",
@@ -187,10 +296,12 @@ stats_json(const struct stats *s, const struct stats_context *c, cJSON *o)
 	cJSON_AddNumberToObject(x, "late", (double)k->late);
 	cJSON_AddNumberToObject(x, "source_starved", (double)k->source_starved);
 	cJSON_AddNumberToObject(x, "pool_exhausted", (double)k->pool_exhausted);
+	cJSON_AddNumberToObject(x, "missed", (double)k->missed);
 	cJSON_AddNumberToObject(x, "total", (double)k->xruns);
 	cJSON_AddNumberToObject(x, "starved_frames", (double)k->starved_frames);
 	cJSON_AddNumberToObject(x, "record_dropped_frames",
 	    (double)k->record_dropped_frames);
+	cJSON_AddNumberToObject(x, "missed_frames", (double)k->missed_frames);
 
 	x = cJSON_AddObjectToObject(o, "pool");
 	cJSON_AddNumberToObject(x, "blocks", (double)c->pool.blocks);
@@ -269,13 +380,23 @@ stats_status_json(const struct stats *s, const struct stats_context *c,
 {
 	const struct engine_stats *d = s->diff;
 	struct rthist_summary m;
-	double pns = period_ns(c);
+	double pns;
+	unsigned real = period_mismatch(s, c);
+	char warn[512];
 
-	rthist_summarize(&d->callback_ns, &m);
+	rthist_summarize(load_basis(s, c, d, &pns), &m);
 	cJSON_AddStringToObject(o, "state", c->state);
 	cJSON_AddStringToObject(o, "device", c->device ? c->device : "");
 	cJSON_AddNumberToObject(o, "rate", c->rate);
 	cJSON_AddNumberToObject(o, "period", c->period);
+	if (stats_real_period(s) != 0)
+		cJSON_AddNumberToObject(o, "real_period", stats_real_period(s));
+	else
+		cJSON_AddNullToObject(o, "real_period");
+	if (real != 0) {
+		mismatch_text(c, real, warn, sizeof(warn));
+		cJSON_AddStringToObject(o, "warning", warn);
+	}
 	cJSON_AddNumberToObject(o, "channels", c->channels);
 	cJSON_AddNumberToObject(o, "out_channels", c->out_channels);
 	cJSON_AddStringToObject(o, "source", c->source ? c->source : "none");
@@ -293,6 +414,8 @@ stats_status_json(const struct stats *s, const struct stats_context *c,
 	cJSON_AddNumberToObject(o, "load_p99",
 	    pns > 0 ? round_to((double)m.p99 / pns, 0.0001) : 0);
 	cJSON_AddNumberToObject(o, "xruns", (double)d->counters.xruns);
+	cJSON_AddNumberToObject(o, "missed_frames",
+	    (double)d->counters.missed_frames);
 	cJSON_AddNumberToObject(o, "uptime_s",
 	    round_to((double)c->uptime_ns / 1e9, 0.001));
 }
@@ -357,7 +480,7 @@ stats_metrics(const struct stats *s, const struct stats_context *c)
 	unsigned i, n;
 	uint32_t bit;
 	const uint64_t by_cause[] = { k->output_underflow, k->input_overflow,
-	    k->late, k->source_starved, k->pool_exhausted };
+	    k->late, k->source_starved, k->pool_exhausted, k->missed };
 
 	t.buf = malloc(t.cap);
 	if (t.buf == NULL)
@@ -366,6 +489,10 @@ stats_metrics(const struct stats *s, const struct stats_context *c)
 	put(&t, "# HELP tidepool_up 1 while the audio callback runs.\n"
 	    "# TYPE tidepool_up gauge\ntidepool_up %d\n",
 	    strcmp(c->state, "running") == 0);
+	put(&t, "# HELP tidepool_no_clock 1 while the device was closed "
+	    "for running far faster than real time (nothing clocks it).\n"
+	    "# TYPE tidepool_no_clock gauge\ntidepool_no_clock %d\n",
+	    strcmp(c->state, "no_clock") == 0);
 	put(&t, "# HELP tidepool_callbacks_total Audio callbacks run.\n"
 	    "# TYPE tidepool_callbacks_total counter\n"
 	    "tidepool_callbacks_total %llu\n",
@@ -378,9 +505,20 @@ stats_metrics(const struct stats *s, const struct stats_context *c)
 	put(&t, "# HELP tidepool_xruns_total Callbacks with an xrun, by "
 	    "cause (one callback may have several).\n"
 	    "# TYPE tidepool_xruns_total counter\n");
-	for (bit = 1, i = 0; bit <= ENGINE_CAUSE_POOL_EXHAUSTED; bit <<= 1, i++)
+	for (bit = 1, i = 0; bit <= ENGINE_CAUSE_LAST; bit <<= 1, i++)
 		put(&t, "tidepool_xruns_total{cause=\"%s\"} %llu\n",
 		    engine_cause_name(bit), (unsigned long long)by_cause[i]);
+	put(&t, "# HELP tidepool_missed_frames_total Frames the server's "
+	    "clock went past without calling us.\n"
+	    "# TYPE tidepool_missed_frames_total counter\n"
+	    "tidepool_missed_frames_total %llu\n",
+	    (unsigned long long)k->missed_frames);
+	put(&t, "# HELP tidepool_period_frames Frames per server cycle as "
+	    "configured and as measured (0 until known).\n"
+	    "# TYPE tidepool_period_frames gauge\n"
+	    "tidepool_period_frames{source=\"config\"} %u\n"
+	    "tidepool_period_frames{source=\"server\"} %u\n",
+	    c->period, stats_real_period(s));
 	put(&t, "# HELP tidepool_callback_seconds Time spent in the audio "
 	    "callback.\n# TYPE tidepool_callback_seconds summary\n");
 	put_summary(&t, "tidepool_callback_seconds", "", &d->callback_ns);
@@ -438,14 +576,22 @@ stats_status_line(const struct stats *s, const struct stats_context *c,
     char *buf, size_t len)
 {
 	struct rthist_summary m;
-	double pns = period_ns(c);
+	double pns;
+	unsigned real = period_mismatch(s, c);
+	char warn[512] = "";
 
-	rthist_summarize(&s->diff->callback_ns, &m);
+	rthist_summarize(load_basis(s, c, s->diff, &pns), &m);
+	if (real != 0) {
+		/* Short: STATUS= shows in one line of systemctl status. */
+		snprintf(warn, sizeof(warn), "; server period %u, not %u: "
+		    "PIPEWIRE_QUANTUM=%u/%g or jackd -p %u", real, c->period,
+		    c->period, c->rate, c->period);
+	}
 	snprintf(buf, len, "%s: %g Hz/%u, load p99 %.1f%%, %llu xruns, "
-	    "source %s%s%s", c->state, c->rate, c->period,
+	    "source %s%s%s%s", c->state, c->rate, c->period,
 	    pns > 0 ? 100.0 * (double)m.p99 / pns : 0,
 	    (unsigned long long)s->diff->counters.xruns,
 	    c->source ? c->source : "none",
 	    c->recording ? ", recording " : "",
-	    c->recording ? c->recording : "");
+	    c->recording ? c->recording : "", warn);
 }

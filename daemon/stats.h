@@ -38,6 +38,10 @@ struct stats {
 	struct engine_stats *base;	/* at the last reset */
 	struct engine_stats *diff;	/* now - base, for reports */
 	uint64_t reset_ns;		/* when (CLOCK_MONOTONIC) */
+	unsigned warned_period;		/* real period last warned about */
+	uint64_t clock_ns, clock_frames;	/* stats_clockless's last look */
+	unsigned clock_fast;		/* looks in a row far too fast */
+	char news[512];			/* stats_news()'s message */
 };
 
 /* Returns 0, or -1 when out of memory.  Control thread. */
@@ -67,6 +71,28 @@ void stats_status_json(const struct stats *s, const struct stats_context *c,
  * Control thread.
  */
 char *stats_metrics(const struct stats *s, const struct stats_context *c);
+
+/*
+ * The server's period in frames as measured (frames per server cycle), or
+ * 0 while not yet known (no stamps from the backend, or too few cycles).
+ */
+unsigned stats_real_period(const struct stats *s);
+
+/*
+ * Something the log should say once: the server's period turned out not
+ * to be [engine] period (with the fix).  Call after stats_refresh.
+ * Returns the message (valid until the next call), or NULL if nothing new.
+ */
+const char *stats_news(struct stats *s, const struct stats_context *c);
+
+/*
+ * A device nothing clocks (alsa-lib's null PCM, a broken driver) calls
+ * back as fast as the CPU allows.  Call after stats_refresh while the
+ * stream runs: returns how many times faster than real time the frames
+ * came once that has lasted two looks of at least 0.5 s each, else 0.
+ */
+#define STATS_CLOCKLESS_SPEED 4.0
+double stats_clockless(struct stats *s, const struct stats_context *c);
 
 /* One line for systemd's STATUS=.  Control thread. */
 void stats_status_line(const struct stats *s, const struct stats_context *c,
