@@ -114,8 +114,10 @@ if [ -n "$need_rtsan" ]; then
 fi
 rm -rf "$M"
 mkdir -p "$S/build" "$LOGS"
-# Tracked and untracked files, not ignored ones, times kept.
-git ls-files -co --exclude-standard -z | xargs -0 cp -p --parents -t "$S"
+# Tracked and untracked files, not ignored ones (nor tracked ones deleted
+# here, which ls-files -d lists a second time), times kept.
+{ git ls-files -co --exclude-standard; git ls-files -d; } | sort | uniq -u |
+    tr '\n' '\0' | xargs -0 cp -p --parents -t "$S" || exit 2
 for v in release rtsan rtsan-planted; do
 	[ -d "build/$v" ] && cp -a "build/$v" "$S/build/"
 done
@@ -173,6 +175,7 @@ build_and_run() {
 	return 1
 }
 
+began=$(date +%s)
 caught=0
 survived=0
 errors=0
@@ -230,5 +233,6 @@ done <<EOF
 $selected
 EOF
 
-echo "$caught caught, $survived survived, $errors errors"
+echo "$caught caught, $survived survived, $errors errors" \
+    "in $(( ($(date +%s) - began + 30) / 60 )) min"
 [ "$survived" -eq 0 ] && [ "$errors" -eq 0 ]
