@@ -103,7 +103,6 @@ fi
 
 # Builds the variants the selected tests need, here first (so the copy is
 # current and make in the copy finds nothing to do), then copies.
-need_release=1
 need_rtsan=
 printf '%s\n' "$selected" | cut -d "$(printf '\037')" -f 6 |
     grep -q '^rtsan/\|^compile/' && need_rtsan=1
