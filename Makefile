@@ -158,6 +158,13 @@ soak: deps
 	@$(MAKE) --no-print-directory -s programs
 	@sh tests/soak.sh
 
+# Breaks the code on purpose, one mutation of tests/mutate/list at a time in
+# a scratch copy, and runs the test that must catch each; not part of make
+# test.  M=NAME runs one mutation, T=TEST those of one test.
+.PHONY: mutate
+mutate: deps
+	@sh tests/mutate/run.sh $(if $(T),-t $(T)) $(M)
+
 profile:
 	@sh tests/deps.sh --bench
 	@$(MAKE) --no-print-directory -s programs

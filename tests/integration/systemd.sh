@@ -24,12 +24,15 @@ score=$(sed -n 's/.*Overall exposure level for tidepoold.service: \([0-9.]*\).*/
 echo "# systemd-analyze security --offline=true: $score"
 [ -n "$score" ] && awk -v s="$score" 'BEGIN { exit !(s <= 2.0) }'
 check $? "systemd-analyze security scores the unit 2.0 or lower ($score)"
+# Every key is looked for, and every missing one named.
+missing=
 for k in "Type=notify" "WatchdogSec=" "Restart=on-failure" "User=tidepool" \
     "RuntimeDirectory=tidepool" "RuntimeDirectoryMode=0750" "LimitRTPRIO=" \
     "LimitMEMLOCK=" "RestrictRealtime=no" "SystemCallFilter=@system-service"; do
-	grep -q "^$k" "$unit" || { echo "# missing: $k"; false; } || break
+	grep -q "^$k" "$unit" || missing="$missing $k"
 done
-check $? "the unit has notify, watchdog, restart, its user, runtime dir, limits, filters"
+[ -z "$missing" ]
+check $? "the unit has notify, watchdog, restart, its user, runtime dir, limits, filters${missing:+ (missing:$missing)}"
 
 systemd-sysusers --dry-run "$P/lib/sysusers.d/tidepool.conf" \
     >"$T/sysusers.out" 2>&1

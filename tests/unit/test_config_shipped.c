@@ -8,18 +8,32 @@
  * to check; config/ does not know the processors, so this test carries the
  * documented parameter names (README, "Processors") to catch a typo in a
  * shipped file early.  It is a copy: the daemon's own check, building the
- * chain of each shipped file, is the one that counts.
+ * chain of each shipped file, is the one that counts, and
+ * test_all_build_and_run does it.  This test links config/ alone (the
+ * layers stay apart), so it runs the daemon's code as a program:
+ * tidepool-render of the same build (beside tests/) builds each file's
+ * chain with the daemon's chain builder and processes half a second of
+ * noise through it, at the file's rate and channel count; the output must
+ * have every frame, the chain's channel count, only finite samples and
+ * some signal.
  */
 #include <glob.h>
+#include <libgen.h>
+#include <limits.h>
+#include <math.h>
 #include <setjmp.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
+#include <sndfile.h>
 
 #include "config/config.h"
 
@@ -153,6 +167,151 @@ test_all_load(void **state)
 		}
 		globfree(&g);
 	}
+	assert_true(files >= 5);
+}
+
+extern char **environ;
+
+/* tidepool-render of this test's own build: build/VARIANT/tidepool-render
+   beside build/VARIANT/tests/. */
+static void
+render_path(char *out, size_t outlen)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	assert_true(n > 0);
+	self[n] = '\0';
+	snprintf(out, outlen, "%s/../tidepool-render", dirname(self));
+	if (access(out, X_OK) != 0)
+		fail_msg("%s: not built (make tests builds it)", out);
+}
+
+/* Half a second of white noise at about -6 dBFS RMS, loud enough to make
+   a compressor and a limiter work, as a float WAV. */
+static void
+write_noise(const char *path, unsigned rate, unsigned channels)
+{
+	SF_INFO si;
+	SNDFILE *f;
+	unsigned n = rate / 2, i;
+	float *buf = malloc(sizeof(float) * n * channels);
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+
+	assert_non_null(buf);
+	for (i = 0; i < n * channels; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		buf[i] = (float)(((double)(x >> 11) / 9007199254740992.0 * 2 -
+		    1) * 0.87);
+	}
+	memset(&si, 0, sizeof(si));
+	si.samplerate = (int)rate;
+	si.channels = (int)channels;
+	si.format = SF_FORMAT_WAV | SF_FORMAT_FLOAT;
+	f = sf_open(path, SFM_WRITE, &si);
+	assert_non_null(f);
+	assert_int_equal(sf_writef_float(f, buf, n), n);
+	assert_int_equal(sf_close(f), 0);
+	free(buf);
+}
+
+/*
+ * The chain of path through tidepool-render: it must build (exit 0) and
+ * turn the noise into want_channels of finite, non-silent audio of the
+ * same length.
+ */
+static void
+build_and_run(const char *render, const char *path, const char *dir,
+    unsigned rate, unsigned channels, unsigned want_channels)
+{
+	char in[PATH_MAX], out[PATH_MAX];
+	char *argv[] = { (char *)render, "-q", "-c", (char *)path, in, out,
+		NULL };
+	SF_INFO si;
+	SNDFILE *f;
+	float *buf;
+	double sum = 0;
+	sf_count_t i, bad = 0;
+	pid_t pid;
+	int status;
+
+	snprintf(in, sizeof(in), "%s/in.wav", dir);
+	snprintf(out, sizeof(out), "%s/out.wav", dir);
+	write_noise(in, rate, channels);
+	if (posix_spawn(&pid, render, NULL, NULL, argv, environ) != 0)
+		fail_msg("cannot run %s", render);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fail_msg("%s: tidepool-render -c %s fails (%s %d): the daemon "
+		    "cannot build its chain", path, path, WIFEXITED(status) ?
+		    "exit" : "signal", WIFEXITED(status) ? WEXITSTATUS(status) :
+		    WTERMSIG(status));
+	memset(&si, 0, sizeof(si));
+	f = sf_open(out, SFM_READ, &si);
+	assert_non_null(f);
+	if (si.frames != rate / 2 || si.channels != (int)want_channels)
+		fail_msg("%s: %lld frames of %d channels from %u frames of %u; "
+		    "want %u frames of %u", path, (long long)si.frames,
+		    si.channels, rate / 2, channels, rate / 2, want_channels);
+	buf = malloc(sizeof(float) * (size_t)si.frames * want_channels);
+	assert_non_null(buf);
+	assert_int_equal(sf_readf_float(f, buf, si.frames), si.frames);
+	sf_close(f);
+	for (i = 0; i < si.frames * (sf_count_t)want_channels; i++) {
+		if (!isfinite(buf[i]))
+			bad++;
+		else
+			sum += (double)buf[i] * buf[i];
+	}
+	free(buf);
+	if (bad != 0)
+		fail_msg("%s: %lld samples are not finite", path,
+		    (long long)bad);
+	sum /= (double)si.frames * want_channels;
+	print_message("# %-32s %u -> %u channels, %lld frames, %.1f dBFS "
+	    "RMS\n", path, channels, want_channels, (long long)si.frames,
+	    10 * log10(sum > 0 ? sum : 1e-30));
+	if (!(sum > 1e-6))
+		fail_msg("%s: the output is silent (%.1f dBFS RMS)", path,
+		    10 * log10(sum > 0 ? sum : 1e-30));
+	unlink(in);
+	unlink(out);
+}
+
+/* Every shipped file's chain, built by the daemon's code and run. */
+static void
+test_all_build_and_run(void **state)
+{
+	const char *patterns[] = { "config/*.conf", "config/examples/*.conf" };
+	char render[PATH_MAX], dir[] = "/tmp/tidepool-shipped-XXXXXX";
+	unsigned i, p, s, ch, files = 0;
+	struct config *c;
+	const struct config_kv *m;
+	glob_t g;
+
+	(void)state;
+	render_path(render, sizeof(render));
+	assert_non_null(mkdtemp(dir));
+	for (p = 0; p < 2; p++) {
+		assert_int_equal(glob(patterns[p], 0, NULL, &g), 0);
+		for (i = 0; i < g.gl_pathc; i++) {
+			c = load(g.gl_pathv[i]);
+			ch = c->engine.channels;
+			for (s = 0; s < c->nstages; s++)
+				if (strcmp(c->stages[s].type, "mixer") == 0 &&
+				    (m = config_stage_key(&c->stages[s],
+				    "matrix")) != NULL)
+					ch = matrix_rows(m->value);
+			build_and_run(render, g.gl_pathv[i], dir,
+			    c->engine.rate, c->engine.channels, ch);
+			config_free(c);
+			files++;
+		}
+		globfree(&g);
+	}
+	rmdir(dir);
 	assert_true(files >= 5);
 }
 
@@ -339,6 +498,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_all_load),
+		cmocka_unit_test(test_all_build_and_run),
 		cmocka_unit_test(test_default),
 		cmocka_unit_test(test_default_documents_every_key),
 		cmocka_unit_test(test_crossover),

@@ -7,7 +7,10 @@
  * response of the digital filter the cookbook's coefficients make, and it
  * is computed here from the prototypes alone, not from any coefficient,
  * so it checks the coefficients independently.  The measured response is
- * the complex gain of a settled sine: magnitude and phase.
+ * the complex gain of a settled sine: magnitude and phase.  They agree
+ * to 3.2e-8 (measured 2026-12-02, both forms of the filters: the float
+ * output's rounding, averaged over a second); the bar is 1e-7, three
+ * times that.
  *
  * Also: a stage starts as the plain filter (its impulse response from the
  * first sample), a parameter change glides to the new response without
@@ -147,7 +150,7 @@ test_responses_match_the_cookbook(void **state)
 				    cabs(want) : 1);
 				if (d > worst)
 					worst = d;
-				if (d > 1e-6)
+				if (d > 1e-7)
 					fail_msg("%s f0=%g q=%g gain=%g at "
 					    "%g Hz: %.6f%+.6fj, the cookbook "
 					    "says %.6f%+.6fj", types[t],
@@ -424,7 +427,19 @@ change(struct dsp_stage *st, unsigned k)
  * (TIDEPOOL_DSP_PLAIN): every type, on a pair of channels and on a pair
  * plus an odd one, in blocks of random sizes, with changes that fall
  * inside groups (so that glides start from part-done groups) and glides
- * that end inside them.  The two agree to float rounding.
+ * that end inside them.
+ *
+ * Both forms compute in double and round each output to float once; they
+ * differ only in the order of their additions, so an output can differ by
+ * one unit in the last place (ulp) where the double result lies next to a
+ * float's rounding boundary, and that is rare.  Measured 2026-12-02 (AVX2
+ * and FMA): 5 of 800,000 outputs differ, by 1 ulp each, at most 3 of the
+ * 40,000 of one type and channel count.  The bar: no output more than
+ * 1 ulp off, and at most 1 in 5,000 (8 of 40,000) off at all, more than
+ * twice what is measured.  An output rounding that moves each value by
+ * 2^-30 of itself (store2 rounding y * (1 + 2^-30)) flips 344 to 417 of
+ * 40,000 and fails it; the former bar, an absolute 1e-5, let it through
+ * (its largest difference was 1.2e-7).
  */
 static void
 test_groups_match_samples(void **state)
@@ -437,8 +452,8 @@ test_groups_match_samples(void **state)
 	static const unsigned at[] = { 5001, 5003, 9002, 13003 };
 	enum { N = 20000 };
 	struct dsp_stage *st[2];
-	float *x, *y[2], d, worst;
-	unsigned ch, t, i, n, k, c, f;
+	float *x, *y[2], a, ulp;
+	unsigned ch, t, i, n, k, c, f, differ, total = 0, most = 0, all = 0;
 	uint64_t r = 99;
 
 	(void)state;
@@ -474,18 +489,32 @@ test_groups_match_samples(void **state)
 					dsp_stage_process(st[f], x + i * ch,
 					    y[f] + i * ch, n);
 			}
-			worst = 0;
+			differ = 0;
 			for (i = 0; i < N * ch; i++) {
-				d = fabsf(y[0][i] - y[1][i]);
-				if (d > worst)
-					worst = d;
+				if (y[0][i] == y[1][i])
+					continue;
+				a = fmaxf(fabsf(y[0][i]), fabsf(y[1][i]));
+				ulp = nextafterf(a, INFINITY) - a;
+				if (!(fabsf(y[0][i] - y[1][i]) <= ulp))
+					fail_msg("%s, %u channels: output %u is "
+					    "%.9g by groups, %.9g by samples: "
+					    "more than 1 ulp apart", types[t],
+					    ch, i, y[1][i], y[0][i]);
+				differ++;
 			}
 			for (c = 0; c < 2; c++)
 				dsp_stage_del(st[c]);
-			if (!(worst < 1e-5f))
-				fail_msg("%s, %u channels: groups and samples "
-				    "differ by %g", types[t], ch, worst);
+			if (differ > N * ch / 5000)
+				fail_msg("%s, %u channels: %u of %u outputs "
+				    "differ by 1 ulp, more than 1 in 5000",
+				    types[t], ch, differ, N * ch);
+			total += differ;
+			all += N * ch;
+			most = differ > most ? differ : most;
 		}
+	print_message("# groups against samples: %u outputs of %u differ by "
+	    "1 ulp, at most %u of one type (the bar: 1 in 5000)\n", total,
+	    all, most);
 	free(x);
 	free(y[0]);
 	free(y[1]);
