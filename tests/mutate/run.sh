@@ -19,7 +19,8 @@
 #             several, or sed changes nothing), the build failed, or the
 #             test hung (MUTATE_TIMEOUT seconds): never counted as caught,
 #             so a mutation cannot pass by rotting
-# and the last line is "N caught, N survived, N errors"; the exit status
+# Each test named is first run once on the tree as it is, and must pass.
+# The last line is "N caught, N survived, N errors"; the exit status
 # is 0 only when every mutation run was caught.  Logs: build/mutate/logs.
 # A mutation may name, in fails:, the check that must fail (an extended
 # regular expression on the test's "not ok" lines); then a test that fails
@@ -188,9 +189,20 @@ began=$(date +%s)
 caught=0
 survived=0
 errors=0
-summary=
 cd "$S" || exit 2
 US=$(printf '\037')
+
+# Each test once as it is: one that fails without a mutation would
+# "catch" every mutation, so its mutations are errors instead.
+broken=
+for test in $(printf '%s\n' "$selected" | cut -d "$US" -f 6 | sort -u); do
+	log="$ROOT/$LOGS/baseline-$(echo "$test" | tr / _).log"
+	build_and_run "$test" "$log"
+	if [ $? -ne 1 ]; then
+		broken="$broken $test "
+		echo "ERROR    $test fails without any mutation (see $LOGS/$(basename "$log"))"
+	fi
+done
 while IFS="$US" read -r name why file line cmd test fails; do
 	log="$ROOT/$LOGS/$name.log"
 	start=$(date +%s)
@@ -200,7 +212,12 @@ while IFS="$US" read -r name why file line cmd test fails; do
 	} >"$log"
 	result=ERROR
 	reason=
-	if [ ! -f "$file" ]; then
+	case $broken in
+	*" $test "*) reason="$test fails without the mutation" ;;
+	esac
+	if [ -n "$reason" ]; then
+		:
+	elif [ ! -f "$file" ]; then
 		reason="$file does not exist"
 	else
 		n=$(grep -cE -- "$line" "$file")
