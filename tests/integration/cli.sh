@@ -23,6 +23,14 @@ socket = $T/control.sock
 CONF
 }
 
+# start_running CONFIG WHAT: starts the daemon and waits until it runs.
+start_running() {
+	start_daemon "$1"
+	check $? "tidepoold starts with $2"
+	wait_for 10 state_is running
+	check $? "it runs, source $(json_get "$(ctl --json status)" source)"
+}
+
 # tones FILE: what tonefind.py finds of 1000 Hz and 1500 Hz, one line
 # per channel and frequency: "FREQ C START LENGTH".
 tones() {
@@ -55,8 +63,7 @@ expect "status names the file as the source" source_is "file $T/long.wav"
 # for, then a second of nothing (no loop).  5 s of audio, counted in
 # callbacks, is past its end whenever it began.
 expect "record" ctl record "$T/once.wav"
-c0=$(callbacks)
-wait_for 120 callbacks_above $((c0 + 3750))
+audio_passes 3750
 check $? "five seconds of audio pass"
 expect "record stop" ctl record stop
 tones "$T/once.wav" >"$T/once.tones"
@@ -76,13 +83,9 @@ check $? "SIGTERM stops it"
 
 # ---- input = file:, looping ------------------------------------------------
 file_config "$T/loop.conf" "file:$T/one.wav" yes
-start_daemon "$T/loop.conf"
-check $? "tidepoold starts with a looping file input"
-wait_for 10 state_is running
-check $? "it runs"
+start_running "$T/loop.conf" "a looping file input"
 expect "record" ctl record "$T/loop.wav"
-c0=$(callbacks)
-wait_for 120 callbacks_above $((c0 + 1500))
+audio_passes 1500
 check $? "two seconds of audio pass"
 expect "record stop" ctl record stop
 tones "$T/loop.wav" >"$T/loop.tones"
@@ -98,10 +101,7 @@ check $? "the file loops: each channel's tone sounds on past the file's 0.5 s"
 stop_daemon
 check $? "SIGTERM stops it"
 file_config "$T/dev.conf" device yes
-start_daemon "$T/dev.conf"
-check $? "tidepoold starts with input = device"
-wait_for 10 state_is running
-check $? "it runs, source $(json_get "$(ctl --json status)" source)"
+start_running "$T/dev.conf" "input = device"
 # jack_metro beeps 50 ms of 1000 Hz ten times a second into the daemon's
 # first input port (its inputs are the ports that take audio and are not
 # the hardware's), and nothing into the second.
@@ -116,8 +116,7 @@ port=$(inport)
 [ -n "$port" ] && jack_connect beat:600_bpm "$port"
 check $? "a beeping JACK client is connected to the daemon's input $port"
 expect "record" ctl record "$T/dev.wav"
-c0=$(callbacks)
-wait_for 60 callbacks_above $((c0 + 750))
+audio_passes 750
 expect "record stop" ctl record stop
 kill $METRO 2>/dev/null
 tones "$T/dev.wav" >"$T/dev.tones"
@@ -127,20 +126,15 @@ END { exit !(a > 0.04 && a < 0.06 && !bad) }' "$T/dev.tones"
 check $? "the device input is what the chain plays: 50 ms beeps on channel 0 only"
 stop_daemon
 check $? "SIGTERM stops it"
-start_daemon "$T/loop.conf"
-check $? "tidepoold starts with the looping file again"
-wait_for 10 state_is running
-check $? "it runs"
+start_running "$T/loop.conf" "the looping file again"
 
 # ---- a recording is a valid file while it is being written ----------------
 # A copy is read front to back, so its header is never newer than its
 # data: valid means every frame the header promises is there.
 expect "record while looping" ctl record "$T/live.wav"
-c0=$(callbacks)
-wait_for 60 callbacks_above $((c0 + 400))
+audio_passes 400
 cp "$T/live.wav" "$T/live1.wav"
-c1=$(callbacks)
-wait_for 60 callbacks_above $((c1 + 400))
+audio_passes 400
 cp "$T/live.wav" "$T/live2.wav"
 h1=$(soxi -s "$T/live1.wav" 2>/dev/null); d1=$(decoded_frames "$T/live1.wav")
 h2=$(soxi -s "$T/live2.wav" 2>/dev/null); d2=$(decoded_frames "$T/live2.wav")
@@ -196,8 +190,7 @@ check $? "stats --watch redraws the stats ($draws times in 3 s) until ^C, then s
 
 # ---- SIGINT: a clean stop, the recording finished -------------------------
 expect "record" ctl record "$T/int.wav"
-c0=$(callbacks)
-wait_for 60 callbacks_above $((c0 + 200))
+audio_passes 200
 kill -INT "$DAEMON_PID"
 wait "$DAEMON_PID"
 rc=$?

@@ -184,6 +184,13 @@ source_is() {
 	return 1
 }
 
+# audio_passes N: waits (120 s at most) until the callback has run N more
+# times: N periods of audio, however slowly the machine runs them.
+audio_passes() {
+	local base
+	base=$(callbacks) && wait_for 120 callbacks_above $((base + $1))
+}
+
 # no_sanitizer_report LOG: one check that LOG holds no sanitizer report,
 # in the runs whose reports land there.  RealtimeSanitizer (build/rtsan)
 # writes to stderr; tests/integration/sanitizers.sh sends ASan's, UBSan's

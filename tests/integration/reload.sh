@@ -19,12 +19,10 @@ check $? "tidepoold starts"
 wait_for 10 state_is running
 check $? "it runs"
 expect "record" ctl record "$T/rec.wav"
-c0=$(callbacks)
-wait_for 60 callbacks_above $((c0 + 400))
+audio_passes 400
 vol_config "$T/a.conf" -20
 expect "reload with the gain 20 dB lower" ctl reload
-c1=$(callbacks)
-wait_for 60 callbacks_above $((c1 + 400))
+audio_passes 400
 expect "record stop" ctl record stop
 
 python3 - "$T/rec.wav" >"$T/fade.out" 2>&1 <<'PY'
