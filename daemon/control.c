@@ -34,6 +34,7 @@
 #include "daemon/stats.h"
 #include "rtpool/rtclock.h"
 
+#define INPUT_RETRY_NS 1000000000ull	/* an [engine] file that is not there */
 #define FADE_MS 10		/* crossfade of a chain swap */
 #define TICK_MIN_NS 1000000ull
 #define TICK_MAX_NS 10000000ull
@@ -59,6 +60,8 @@ struct control {
 	uint64_t tick_ns;
 	int stopping;
 	char source_desc[600];	/* "tone 440 Hz", for status */
+	char input_error[512];	/* why the [engine] file did not open, or "" */
+	uint64_t input_retry_ns;	/* when to try that file again */
 };
 
 /* ---- sources and statistics ------------------------------------------- */
@@ -74,9 +77,25 @@ send_source(struct control *c, int after_end)
 	rc = (after_end ? player_send_after_end : player_send_configured)(
 	    &c->player, &c->engine, &c->blocks, &c->cfg->engine,
 	    c->source_desc, sizeof(c->source_desc), err, sizeof(err));
-	if (err[0] != '\0')
-		log_msg("%s", err);
+	/* An [engine] file that cannot be opened is said once, shown in
+	   status, and tried again every second (retry_input) until it can. */
+	if (err[0] != '\0' && strcmp(err, c->input_error) != 0)
+		log_msg("%s; trying again every %.0f s", err,
+		    (double)INPUT_RETRY_NS / 1e9);
+	else if (err[0] == '\0' && c->input_error[0] != '\0')
+		log_msg("input: %s opens now", c->cfg->engine.input_path);
+	snprintf(c->input_error, sizeof(c->input_error), "%s", err);
+	c->input_retry_ns = rtclock_ns() + INPUT_RETRY_NS;
 	return rc;
+}
+
+/* The [engine] file that did not open, while no client plays one. */
+static void
+retry_input(struct control *c, uint64_t now)
+{
+	if (c->input_error[0] != '\0' && c->player.state == PLAYER_IDLE &&
+	    now >= c->input_retry_ns)
+		(void)send_source(c, 0);
 }
 
 /* A fresh statistics snapshot, and what the control side knows beside. */
@@ -97,6 +116,7 @@ snapshot(struct control *c, struct stats_context *x)
 		snprintf(c->source_desc, sizeof(c->source_desc), "file %s%s",
 		    c->player.path, c->player.loop ? " (looping)" : "");
 	x->source = c->source_desc;
+	x->source_error = c->input_error[0] != '\0' ? c->input_error : NULL;
 	x->recording = c->recorder.state != RECORDER_OFF ?
 	    c->recorder.path : NULL;
 	x->recorded_frames = c->recorder.frames;
@@ -339,6 +359,7 @@ tick(void *arg)
 	if (recorder_pump(&c->recorder, &c->engine, &c->blocks))
 		recording_finished(c);
 	audio_watch(&c->audio, now);
+	retry_input(c, now);
 	if (now >= c->next_status_ns) {
 		snapshot(c, &x);
 		stats_status_line(&c->stats, &x, line, sizeof(line));

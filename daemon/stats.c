@@ -400,6 +400,10 @@ stats_status_json(const struct stats *s, const struct stats_context *c,
 	cJSON_AddNumberToObject(o, "channels", c->channels);
 	cJSON_AddNumberToObject(o, "out_channels", c->out_channels);
 	cJSON_AddStringToObject(o, "source", c->source ? c->source : "none");
+	if (c->source_error != NULL)
+		cJSON_AddStringToObject(o, "source_error", c->source_error);
+	else
+		cJSON_AddNullToObject(o, "source_error");
 	cJSON_AddStringToObject(o, "audio_thread",
 	    c->audio_sched ? c->audio_sched : "unknown");
 	if (c->recording != NULL) {
@@ -493,6 +497,10 @@ stats_metrics(const struct stats *s, const struct stats_context *c)
 	    "for running far faster than real time (nothing clocks it).\n"
 	    "# TYPE tidepool_no_clock gauge\ntidepool_no_clock %d\n",
 	    strcmp(c->state, "no_clock") == 0);
+	put(&t, "# HELP tidepool_source_error 1 while the configured input "
+	    "file cannot be opened (it is tried again every second).\n"
+	    "# TYPE tidepool_source_error gauge\ntidepool_source_error %d\n",
+	    c->source_error != NULL);
 	put(&t, "# HELP tidepool_callbacks_total Audio callbacks run.\n"
 	    "# TYPE tidepool_callbacks_total counter\n"
 	    "tidepool_callbacks_total %llu\n",

@@ -27,6 +27,7 @@ struct stats_context {
 	int64_t page_faults;		/* callback thread, -1 unknown */
 	int64_t page_faults_warm;	/* since warm-up, -1 unknown */
 	const char *source;		/* "tone 440 Hz", "file x.wav" ... */
+	const char *source_error;	/* why the [engine] input failed, or NULL */
 	const char *recording;		/* path, or NULL */
 	uint64_t recorded_frames;
 	uint64_t uptime_ns;

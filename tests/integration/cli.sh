@@ -1,7 +1,8 @@
 #!/bin/sh
 # What the README promises and no other test reaches, on a private JACK
 # dummy server: tidepoold --list-devices; a configured file input, looping
-# and with loop = no, each channel its own tone (a swap would show); device
+# and with loop = no, each channel its own tone (a swap would show), and
+# one that is not there yet (shown, then played once it appears); device
 # input fed by another JACK client; an [engine] change on reload, which
 # waits for a restart; a recording that is a valid file while it is still
 # being written; tidepoolctl's $TIDEPOOL_SOCKET, -t and stats --watch;
@@ -78,6 +79,29 @@ check $? "loop = no: the file plays once, 1000 Hz on channel 0 and 1500 Hz on ch
 tail=$(rms_db "$T/once.wav" -1)
 [ "$tail" = "-inf" ]
 check $? "and nothing sounds after it (last second: $tail dBFS)"
+stop_daemon
+check $? "SIGTERM stops it"
+
+# ---- input = file: not there yet ------------------------------------------
+# Shown in status and metrics, said once in the log, and tried again until
+# the file appears.
+file_config "$T/later.conf" "file:$T/later.wav" yes
+start_running "$T/later.conf" "an input file that is not there"
+st=$(ctl --json status)
+json_get "$st" source_error | grep -q "later.wav"
+check $? "status names the input file and why it did not open ($(json_get "$st" source_error))"
+ctl metrics | grep -q "^tidepool_source_error 1$"
+check $? "metrics: tidepool_source_error 1"
+mv "$T/one.wav" "$T/later.wav"
+wait_for 10 source_is "file $T/later.wav"
+check $? "once the file is there it plays"
+[ "$(json_get "$(ctl --json status)" source_error)" = None ] &&
+    ctl metrics | grep -q "^tidepool_source_error 0$"
+check $? "and the error is gone from status and metrics"
+[ "$(grep -c "later.wav.*trying again" "$T/daemon.log")" -eq 1 ] &&
+    grep -q "later.wav opens now" "$T/daemon.log"
+check $? "the log says it once, then that it opens"
+mv "$T/later.wav" "$T/one.wav"
 stop_daemon
 check $? "SIGTERM stops it"
 
