@@ -244,52 +244,35 @@ stats_news(struct stats *s, const struct stats_context *c)
 	return s->news;
 }
 
-void
-stats_json(const struct stats *s, const struct stats_context *c, cJSON *o)
+/* "load", the server's real period and its cycles. */
+static void
+load_json(const struct stats *s, const struct stats_context *c, cJSON *o,
+    uint64_t now)
 {
 	const struct engine_stats *d = s->diff;
-	const struct engine_counters *k = &d->counters;
-	uint64_t now = rtclock_ns();
-	cJSON *x, *a, *st;
-	double pns = period_ns(c);
-	unsigned i, n;
+	double lns;
+	const struct rthist *lh = load_basis(s, c, d, &lns);
+	unsigned real = stats_real_period(s);
 
-	cJSON_AddStringToObject(o, "state", c->state);
-	cJSON_AddNumberToObject(o, "rate", c->rate);
-	cJSON_AddNumberToObject(o, "period", c->period);
-	cJSON_AddNumberToObject(o, "period_us", round_to(pns / 1e3, 0.1));
-	cJSON_AddNumberToObject(o, "uptime_s",
-	    round_to((double)c->uptime_ns / 1e9, 0.001));
-	cJSON_AddNumberToObject(o, "since_reset_s",
-	    round_to((double)(now - s->reset_ns) / 1e9, 0.001));
-	cJSON_AddNumberToObject(o, "callbacks", (double)k->callbacks);
-	cJSON_AddNumberToObject(o, "frames", (double)k->frames);
-	cJSON_AddItemToObject(o, "callback_us",
-	    summary_json(&d->callback_ns, 1e3, 0.1));
-	cJSON_AddItemToObject(o, "callback_hist",
-	    bars_json(&d->callback_ns, 16));
-	cJSON_AddItemToObject(o, "interval_us",
-	    summary_json(&d->interval_ns, 1e3, 0.1));
-	{
-		double lns;
-		const struct rthist *lh = load_basis(s, c, d, &lns);
-		unsigned real = stats_real_period(s);
+	cJSON_AddItemToObject(o, "load", summary_json(lh, lns > 0 ? lns : 1,
+	    0.0001));
+	if (real != 0) {
+		cJSON_AddNumberToObject(o, "real_period", real);
+		cJSON_AddNumberToObject(o, "real_period_us", round_to(
+		    (double)real * 1e6 / c->rate, 0.1));
+	} else
+		cJSON_AddNullToObject(o, "real_period");
+	cJSON_AddNumberToObject(o, "cycles", (double)d->counters.cycles);
+	cJSON_AddNumberToObject(o, "cycles_per_s", now > s->reset_ns ?
+	    round_to((double)d->counters.cycles * 1e9 /
+	    (double)(now - s->reset_ns), 0.1) : 0);
+}
 
-		cJSON_AddItemToObject(o, "load", summary_json(lh,
-		    lns > 0 ? lns : 1, 0.0001));
-		if (real != 0) {
-			cJSON_AddNumberToObject(o, "real_period", real);
-			cJSON_AddNumberToObject(o, "real_period_us", round_to(
-			    (double)real * 1e6 / c->rate, 0.1));
-		} else
-			cJSON_AddNullToObject(o, "real_period");
-		cJSON_AddNumberToObject(o, "cycles", (double)k->cycles);
-		cJSON_AddNumberToObject(o, "cycles_per_s", now > s->reset_ns ?
-		    round_to((double)k->cycles * 1e9 /
-		    (double)(now - s->reset_ns), 0.1) : 0);
-	}
+static void
+xruns_json(const struct engine_counters *k, cJSON *o)
+{
+	cJSON *x = cJSON_AddObjectToObject(o, "xruns");
 
-	x = cJSON_AddObjectToObject(o, "xruns");
 	cJSON_AddNumberToObject(x, "output_underflow",
 	    (double)k->output_underflow);
 	cJSON_AddNumberToObject(x, "input_overflow", (double)k->input_overflow);
@@ -302,8 +285,15 @@ stats_json(const struct stats *s, const struct stats_context *c, cJSON *o)
 	cJSON_AddNumberToObject(x, "record_dropped_frames",
 	    (double)k->record_dropped_frames);
 	cJSON_AddNumberToObject(x, "missed_frames", (double)k->missed_frames);
+}
 
-	x = cJSON_AddObjectToObject(o, "pool");
+/* "pool" and "messages": the two pools and the messages' latency. */
+static void
+pools_json(const struct engine_stats *d, const struct stats_context *c,
+    cJSON *o)
+{
+	cJSON *x = cJSON_AddObjectToObject(o, "pool");
+
 	cJSON_AddNumberToObject(x, "blocks", (double)c->pool.blocks);
 	cJSON_AddNumberToObject(x, "block_bytes", (double)c->pool.block_size);
 	cJSON_AddNumberToObject(x, "free", (double)c->pool.free_now);
@@ -312,15 +302,21 @@ stats_json(const struct stats *s, const struct stats_context *c, cJSON *o)
 	cJSON_AddBoolToObject(x, "locked", c->pool.locked);
 
 	x = cJSON_AddObjectToObject(o, "messages");
-	cJSON_AddNumberToObject(x, "applied", (double)k->messages);
+	cJSON_AddNumberToObject(x, "applied", (double)d->counters.messages);
 	cJSON_AddNumberToObject(x, "pool", (double)c->msg_pool.blocks);
 	cJSON_AddNumberToObject(x, "free", (double)c->msg_pool.free_now);
 	cJSON_AddNumberToObject(x, "min_free", (double)c->msg_pool.min_free);
 	cJSON_AddItemToObject(x, "latency_us",
 	    summary_json(&d->message_ns, 1e3, 0.1));
+}
 
-	a = cJSON_AddArrayToObject(o, "stages");
-	n = c->chain != NULL ? dsp_chain_length(c->chain) : 0;
+static void
+stages_json(const struct engine_stats *d, const struct stats_context *c,
+    double pns, cJSON *o)
+{
+	cJSON *a = cJSON_AddArrayToObject(o, "stages"), *st;
+	unsigned i, n = c->chain != NULL ? dsp_chain_length(c->chain) : 0;
+
 	for (i = 0; i < n && i < d->nstages && i < ENGINE_MAX_STAGES; i++) {
 		st = cJSON_CreateObject();
 		cJSON_AddStringToObject(st, "name",
@@ -333,24 +329,34 @@ stats_json(const struct stats *s, const struct stats_context *c, cJSON *o)
 		    summary_json(&d->stage_ns[i], pns > 0 ? pns : 1, 0.00001));
 		cJSON_AddItemToArray(a, st);
 	}
+}
 
-	x = cJSON_AddObjectToObject(o, "meters");
-	{
-		cJSON *pk = cJSON_AddArrayToObject(x, "peak_dbfs");
-		cJSON *rms = cJSON_AddArrayToObject(x, "rms_dbfs");
-		cJSON *cl = cJSON_AddArrayToObject(x, "clipped");
+static void
+meters_json(const struct engine_stats *d, cJSON *o)
+{
+	cJSON *x = cJSON_AddObjectToObject(o, "meters");
+	cJSON *pk = cJSON_AddArrayToObject(x, "peak_dbfs");
+	cJSON *rms = cJSON_AddArrayToObject(x, "rms_dbfs");
+	cJSON *cl = cJSON_AddArrayToObject(x, "clipped");
+	unsigned i;
 
-		for (i = 0; i < d->meter.channels; i++) {
-			cJSON_AddItemToArray(pk, cJSON_CreateNumber(
-			    dbfs(d->meter.peak[i])));
-			cJSON_AddItemToArray(rms, cJSON_CreateNumber(
-			    dbfs(dsp_meter_rms(&d->meter, i))));
-			cJSON_AddItemToArray(cl, cJSON_CreateNumber(
-			    (double)d->meter.clipped[i]));
-		}
+	for (i = 0; i < d->meter.channels; i++) {
+		cJSON_AddItemToArray(pk, cJSON_CreateNumber(
+		    dbfs(d->meter.peak[i])));
+		cJSON_AddItemToArray(rms, cJSON_CreateNumber(
+		    dbfs(dsp_meter_rms(&d->meter, i))));
+		cJSON_AddItemToArray(cl, cJSON_CreateNumber(
+		    (double)d->meter.clipped[i]));
 	}
+}
 
-	a = cJSON_AddArrayToObject(o, "episodes");
+static void
+episodes_json(const struct engine_stats *d, double pns, uint64_t now,
+    cJSON *o)
+{
+	cJSON *a = cJSON_AddArrayToObject(o, "episodes"), *st;
+	unsigned i;
+
 	for (i = 0; i < d->nepisodes; i++) {
 		const struct engine_episode *ep = &d->episodes[i];
 
@@ -368,7 +374,39 @@ stats_json(const struct stats *s, const struct stats_context *c, cJSON *o)
 		cJSON_AddItemToArray(a, st);
 	}
 	cJSON_AddNumberToObject(o, "episodes_total", (double)d->episodes_total);
+}
 
+void
+stats_json(const struct stats *s, const struct stats_context *c, cJSON *o)
+{
+	const struct engine_stats *d = s->diff;
+	const struct engine_counters *k = &d->counters;
+	uint64_t now = rtclock_ns();
+	double pns = period_ns(c);
+	cJSON *x;
+
+	cJSON_AddStringToObject(o, "state", c->state);
+	cJSON_AddNumberToObject(o, "rate", c->rate);
+	cJSON_AddNumberToObject(o, "period", c->period);
+	cJSON_AddNumberToObject(o, "period_us", round_to(pns / 1e3, 0.1));
+	cJSON_AddNumberToObject(o, "uptime_s",
+	    round_to((double)c->uptime_ns / 1e9, 0.001));
+	cJSON_AddNumberToObject(o, "since_reset_s",
+	    round_to((double)(now - s->reset_ns) / 1e9, 0.001));
+	cJSON_AddNumberToObject(o, "callbacks", (double)k->callbacks);
+	cJSON_AddNumberToObject(o, "frames", (double)k->frames);
+	cJSON_AddItemToObject(o, "callback_us",
+	    summary_json(&d->callback_ns, 1e3, 0.1));
+	cJSON_AddItemToObject(o, "callback_hist",
+	    bars_json(&d->callback_ns, 16));
+	cJSON_AddItemToObject(o, "interval_us",
+	    summary_json(&d->interval_ns, 1e3, 0.1));
+	load_json(s, c, o, now);
+	xruns_json(k, o);
+	pools_json(d, c, o);
+	stages_json(d, c, pns, o);
+	meters_json(d, o);
+	episodes_json(d, pns, now, o);
 	x = cJSON_AddObjectToObject(o, "page_faults");
 	cJSON_AddNumberToObject(x, "callback_thread", (double)c->page_faults);
 	cJSON_AddNumberToObject(x, "after_warmup", (double)c->page_faults_warm);
@@ -474,80 +512,100 @@ put_summary(struct text *t, const char *name, const char *labels,
 	    (unsigned long long)m.count);
 }
 
-char *
-stats_metrics(const struct stats *s, const struct stats_context *c)
+/* The daemon's state as gauges. */
+static void
+metrics_state(struct text *t, const struct stats_context *c)
 {
-	const struct engine_stats *d = s->now;
-	const struct engine_counters *k = &d->counters;
-	struct text t = { NULL, 0, 4096 };
-	char labels[128];
-	unsigned i, n;
-	uint32_t bit;
-	const uint64_t by_cause[] = { k->output_underflow, k->input_overflow,
-	    k->late, k->source_starved, k->pool_exhausted, k->missed };
-
-	t.buf = malloc(t.cap);
-	if (t.buf == NULL)
-		return NULL;
-	t.buf[0] = '\0';
-	put(&t, "# HELP tidepool_up 1 while the audio callback runs.\n"
+	put(t, "# HELP tidepool_up 1 while the audio callback runs.\n"
 	    "# TYPE tidepool_up gauge\ntidepool_up %d\n",
 	    strcmp(c->state, "running") == 0);
-	put(&t, "# HELP tidepool_no_clock 1 while the device was closed "
+	put(t, "# HELP tidepool_no_clock 1 while the device was closed "
 	    "for running far faster than real time (nothing clocks it).\n"
 	    "# TYPE tidepool_no_clock gauge\ntidepool_no_clock %d\n",
 	    strcmp(c->state, "no_clock") == 0);
-	put(&t, "# HELP tidepool_source_error 1 while the configured input "
+	put(t, "# HELP tidepool_source_error 1 while the configured input "
 	    "file cannot be opened (it is tried again every second).\n"
 	    "# TYPE tidepool_source_error gauge\ntidepool_source_error %d\n",
 	    c->source_error != NULL);
-	put(&t, "# HELP tidepool_callbacks_total Audio callbacks run.\n"
+}
+
+/* Callbacks, xruns by cause, missed frames and the period. */
+static void
+metrics_xruns(struct text *t, const struct stats *s,
+    const struct stats_context *c)
+{
+	const struct engine_counters *k = &s->now->counters;
+	const uint64_t by_cause[] = { k->output_underflow, k->input_overflow,
+	    k->late, k->source_starved, k->pool_exhausted, k->missed };
+	uint32_t bit;
+	unsigned i;
+
+	put(t, "# HELP tidepool_callbacks_total Audio callbacks run.\n"
 	    "# TYPE tidepool_callbacks_total counter\n"
 	    "tidepool_callbacks_total %llu\n",
 	    (unsigned long long)k->callbacks);
-	put(&t, "# HELP tidepool_xrun_callbacks_total Callbacks with an "
+	put(t, "# HELP tidepool_xrun_callbacks_total Callbacks with an "
 	    "xrun of any cause.\n"
 	    "# TYPE tidepool_xrun_callbacks_total counter\n"
 	    "tidepool_xrun_callbacks_total %llu\n",
 	    (unsigned long long)k->xruns);
-	put(&t, "# HELP tidepool_xruns_total Callbacks with an xrun, by "
+	put(t, "# HELP tidepool_xruns_total Callbacks with an xrun, by "
 	    "cause (one callback may have several).\n"
 	    "# TYPE tidepool_xruns_total counter\n");
 	for (bit = 1, i = 0; bit <= ENGINE_CAUSE_LAST; bit <<= 1, i++)
-		put(&t, "tidepool_xruns_total{cause=\"%s\"} %llu\n",
+		put(t, "tidepool_xruns_total{cause=\"%s\"} %llu\n",
 		    engine_cause_name(bit), (unsigned long long)by_cause[i]);
-	put(&t, "# HELP tidepool_missed_frames_total Frames the server's "
+	put(t, "# HELP tidepool_missed_frames_total Frames the server's "
 	    "clock went past without calling us.\n"
 	    "# TYPE tidepool_missed_frames_total counter\n"
 	    "tidepool_missed_frames_total %llu\n",
 	    (unsigned long long)k->missed_frames);
-	put(&t, "# HELP tidepool_period_frames Frames per server cycle as "
+	put(t, "# HELP tidepool_period_frames Frames per server cycle as "
 	    "configured and as measured (0 until known).\n"
 	    "# TYPE tidepool_period_frames gauge\n"
 	    "tidepool_period_frames{source=\"config\"} %u\n"
 	    "tidepool_period_frames{source=\"server\"} %u\n",
 	    c->period, stats_real_period(s));
-	put(&t, "# HELP tidepool_callback_seconds Time spent in the audio "
+}
+
+/* The time summaries: callback, interval, messages, each stage. */
+static void
+metrics_times(struct text *t, const struct engine_stats *d,
+    const struct stats_context *c)
+{
+	char labels[128];
+	unsigned i, n;
+
+	put(t, "# HELP tidepool_callback_seconds Time spent in the audio "
 	    "callback.\n# TYPE tidepool_callback_seconds summary\n");
-	put_summary(&t, "tidepool_callback_seconds", "", &d->callback_ns);
-	put(&t, "# HELP tidepool_interval_seconds Time between callback "
+	put_summary(t, "tidepool_callback_seconds", "", &d->callback_ns);
+	put(t, "# HELP tidepool_interval_seconds Time between callback "
 	    "starts.\n# TYPE tidepool_interval_seconds summary\n");
-	put_summary(&t, "tidepool_interval_seconds", "", &d->interval_ns);
-	put(&t, "# HELP tidepool_message_latency_seconds From a control "
+	put_summary(t, "tidepool_interval_seconds", "", &d->interval_ns);
+	put(t, "# HELP tidepool_message_latency_seconds From a control "
 	    "request to its application in the callback.\n"
 	    "# TYPE tidepool_message_latency_seconds summary\n");
-	put_summary(&t, "tidepool_message_latency_seconds", "",
+	put_summary(t, "tidepool_message_latency_seconds", "",
 	    &d->message_ns);
-	put(&t, "# HELP tidepool_stage_seconds Time per stage per callback."
+	put(t, "# HELP tidepool_stage_seconds Time per stage per callback."
 	    "\n# TYPE tidepool_stage_seconds summary\n");
 	n = c->chain != NULL ? dsp_chain_length(c->chain) : 0;
 	for (i = 0; i < n && i < d->nstages && i < ENGINE_MAX_STAGES; i++) {
 		snprintf(labels, sizeof(labels), "stage=\"%s\"",
 		    dsp_chain_stage_name(c->chain, i));
-		put_summary(&t, "tidepool_stage_seconds", labels,
+		put_summary(t, "tidepool_stage_seconds", labels,
 		    &d->stage_ns[i]);
 	}
-	put(&t, "# HELP tidepool_pool_blocks Audio blocks in the pool.\n"
+}
+
+/* The pool, the meters, the episodes and the page faults. */
+static void
+metrics_levels(struct text *t, const struct engine_stats *d,
+    const struct stats_context *c)
+{
+	unsigned i;
+
+	put(t, "# HELP tidepool_pool_blocks Audio blocks in the pool.\n"
 	    "# TYPE tidepool_pool_blocks gauge\ntidepool_pool_blocks %zu\n"
 	    "# HELP tidepool_pool_free_blocks Free audio blocks now.\n"
 	    "# TYPE tidepool_pool_free_blocks gauge\n"
@@ -556,25 +614,40 @@ stats_metrics(const struct stats *s, const struct stats_context *c)
 	    "reset.\n# TYPE tidepool_pool_min_free_blocks gauge\n"
 	    "tidepool_pool_min_free_blocks %zu\n", c->pool.blocks,
 	    c->pool.free_now, c->pool.min_free);
-	put(&t, "# HELP tidepool_meter_peak_dbfs Output peak since reset.\n"
+	put(t, "# HELP tidepool_meter_peak_dbfs Output peak since reset.\n"
 	    "# TYPE tidepool_meter_peak_dbfs gauge\n");
 	for (i = 0; i < d->meter.channels; i++)
-		put(&t, "tidepool_meter_peak_dbfs{channel=\"%u\"} %.2f\n", i,
+		put(t, "tidepool_meter_peak_dbfs{channel=\"%u\"} %.2f\n", i,
 		    dbfs(d->meter.peak[i]));
-	put(&t, "# HELP tidepool_clipped_samples_total Output samples at or "
+	put(t, "# HELP tidepool_clipped_samples_total Output samples at or "
 	    "beyond full scale.\n# TYPE tidepool_clipped_samples_total "
 	    "counter\n");
 	for (i = 0; i < d->meter.channels; i++)
-		put(&t, "tidepool_clipped_samples_total{channel=\"%u\"} %llu\n",
+		put(t, "tidepool_clipped_samples_total{channel=\"%u\"} %llu\n",
 		    i, (unsigned long long)d->meter.clipped[i]);
-	put(&t, "# HELP tidepool_underrun_episodes_total Runs of bad "
+	put(t, "# HELP tidepool_underrun_episodes_total Runs of bad "
 	    "callbacks.\n# TYPE tidepool_underrun_episodes_total counter\n"
 	    "tidepool_underrun_episodes_total %llu\n",
 	    (unsigned long long)d->episodes_total);
-	put(&t, "# HELP tidepool_callback_page_faults_total Page faults of "
+	put(t, "# HELP tidepool_callback_page_faults_total Page faults of "
 	    "the audio thread.\n# TYPE tidepool_callback_page_faults_total "
 	    "counter\ntidepool_callback_page_faults_total %lld\n",
 	    (long long)c->page_faults);
+}
+
+char *
+stats_metrics(const struct stats *s, const struct stats_context *c)
+{
+	struct text t = { NULL, 0, 4096 };
+
+	t.buf = malloc(t.cap);
+	if (t.buf == NULL)
+		return NULL;
+	t.buf[0] = '\0';
+	metrics_state(&t, c);
+	metrics_xruns(&t, s, c);
+	metrics_times(&t, s->now, c);
+	metrics_levels(&t, s->now, c);
 	put(&t, "# EOF\n");
 	return t.buf;
 }
