@@ -423,6 +423,43 @@ test_files(void **state)
 	unlink(path);
 }
 
+/* A key of a fixed section written in another section, or before any,
+   names the section it belongs in. */
+static void
+test_key_section(void **state)
+{
+	(void)state;
+	assert_string_equal(config_key_section("period"), "engine");
+	assert_string_equal(config_key_section("blocks"), "pool");
+	assert_string_equal(config_key_section("socket"), "control");
+	assert_null(config_key_section("freq"));
+	assert_null(config_key_section("Period"));
+}
+
+static void
+test_wrong_fixed_section(void **state)
+{
+	(void)state;
+	fails_with("[engine]\nblocks = 64\n", "t.conf:2: engine: blocks: "
+	    "belongs in [pool], not here (known here: rate, period, "
+	    "channels, device, input, loop, tone_level)");
+	fails_with("[control]\nperiod = 64\n", "t.conf:2: control: period: "
+	    "belongs in [engine], not here (known here: socket, group)");
+	fails_with("[pool]\nsocket = /tmp/x\n", "t.conf:2: pool: socket: "
+	    "belongs in [control], not here (known here: blocks, "
+	    "block_frames, messages)");
+}
+
+static void
+test_outside_any_section(void **state)
+{
+	(void)state;
+	fails_with("rate = 48000\n[engine]\n", "t.conf:1: rate: outside any "
+	    "section; it belongs in [engine]");
+	fails_with("freq = 80\n", "t.conf:1: freq: outside any section; put "
+	    "it under [engine], [pool], [control] or [stage.NAME]");
+}
+
 int
 main(void)
 {
@@ -439,6 +476,9 @@ main(void)
 		cmocka_unit_test(test_not_text),
 		cmocka_unit_test(test_small_buffers),
 		cmocka_unit_test(test_files),
+		cmocka_unit_test(test_key_section),
+		cmocka_unit_test(test_wrong_fixed_section),
+		cmocka_unit_test(test_outside_any_section),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
