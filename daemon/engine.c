@@ -1,6 +1,7 @@
 /*
- * The engine: the code that runs inside the audio callback, and the
- * control-side helpers that talk to it.
+ * The engine: the code that runs inside the audio callback, and its
+ * set-up.  What the control side does with it (messages, statistics,
+ * taking back what it returns) is in engine_ctl.c.
  *
  * The audio side only ever pops and pushes SPSC rings, reads the clock and
  * computes; it owns no memory of its own once running.  Blocks it has read,
@@ -42,6 +43,8 @@ static void note_episode(struct engine *e, uint64_t start, uint32_t causes,
     float load) TP_REALTIME;
 static void follow_clock(struct engine *e, uint32_t *causes) TP_REALTIME;
 static void end_cycle(struct engine *e) TP_REALTIME;
+static void account(struct engine *e, uint64_t start, unsigned frames,
+    uint32_t causes) TP_REALTIME;
 
 /*
  * gettid() is a bare system call that cannot block; clang only objects
@@ -203,88 +206,6 @@ engine_stats_new(void)
 	for (i = 0; i < ENGINE_MAX_STAGES; i++)
 		rthist_init(&s->stage_ns[i]);
 	return s;
-}
-
-/* ---- control side: messages ------------------------------------------ */
-
-/* Stamps m and queues it for the audio side; on a full ring, m goes back. */
-static int
-post(struct engine *e, struct rtmsg *m)
-{
-	m->enqueue_ns = rtclock_ns();
-	if (!rtchan_push_spsc(&e->cmd, m)) {
-		rtmsg_put(e->setup.msgs, m);
-		return -1;
-	}
-	return 0;
-}
-
-int
-engine_send_set(struct engine *e, unsigned stage, unsigned param,
-    double value)
-{
-	struct rtmsg *m = rtmsg_get(e->setup.msgs);
-
-	if (m == NULL)
-		return -1;
-	m->type = ENGINE_MSG_SET;
-	m->payload.u64[0] = stage;
-	m->payload.u64[1] = param;
-	m->payload.f64[2] = value;
-	return post(e, m);
-}
-
-int
-engine_send_swap(struct engine *e, struct dsp_chain *chain)
-{
-	struct rtmsg *m = rtmsg_get(e->setup.msgs);
-
-	if (m == NULL)
-		return -1;
-	m->type = ENGINE_MSG_SWAP;
-	m->payload.ptr[0] = chain;
-	m->payload.ptr[1] = NULL;
-	return post(e, m);
-}
-
-int
-engine_send_source(struct engine *e, enum engine_source src,
-    uint64_t generation, double tone_hz, double tone_amp)
-{
-	struct rtmsg *m = rtmsg_get(e->setup.msgs);
-
-	if (m == NULL)
-		return -1;
-	m->type = ENGINE_MSG_SOURCE;
-	m->payload.u64[0] = (uint64_t)src;
-	m->payload.u64[1] = generation;
-	m->payload.f64[2] = tone_hz;
-	m->payload.f64[3] = tone_amp;
-	return post(e, m);
-}
-
-int
-engine_send_record(struct engine *e, int start, uint64_t generation)
-{
-	struct rtmsg *m = rtmsg_get(e->setup.msgs);
-
-	if (m == NULL)
-		return -1;
-	m->type = ENGINE_MSG_RECORD;
-	m->payload.u64[0] = start != 0;
-	m->payload.u64[1] = generation;
-	return post(e, m);
-}
-
-int
-engine_send_reset(struct engine *e)
-{
-	struct rtmsg *m = rtmsg_get(e->setup.msgs);
-
-	if (m == NULL)
-		return -1;
-	m->type = ENGINE_MSG_RESET;
-	return post(e, m);
 }
 
 /* ---- audio side ------------------------------------------------------- */
@@ -771,53 +692,18 @@ follow_clock(struct engine *e, uint32_t *causes)
 	e->gap_stamps = 0;
 }
 
-void
-engine_process(struct engine *e, const float *in, float *out,
-    unsigned frames, uint32_t status)
+/*
+ * The callback's own figures, once its work is done: its time and load
+ * against the period, lateness, the histograms, the counters by cause, the
+ * episode, and what the control side reads under the sequence lock.
+ */
+static void
+account(struct engine *e, uint64_t start, unsigned frames, uint32_t causes)
 {
 	struct engine_stats *s = e->live;
-	uint64_t start, end, dur, period_ns;
-	uint32_t causes = status;
+	uint64_t end, dur, period_ns;
 	unsigned i, nst;
-	const float *src;
-	int in_place;
 	float load;
-
-#ifdef TP_PLANT_MALLOC_IN_CALLBACK
-	{
-		/* Planted on purpose: RealtimeSanitizer must abort here.
-		   volatile keeps clang from dropping the pair. */
-		void *volatile planted = malloc(16);
-		free(planted);
-	}
-#endif
-	start = rtclock_ns();
-	if (!e->ftz_done) {
-		/* Once, on the audio thread itself: FTZ/DAZ are per thread,
-		   and the control side reads this thread's page faults. */
-		dsp_flush_denormals();
-		ck_pr_store_int(&e->audio_tid, audio_thread_id());
-		e->ftz_done = 1;
-	}
-	if (frames > e->setup.max_frames)
-		frames = e->setup.max_frames;
-	follow_clock(e, &causes);
-	apply_messages(e, start);
-	src = read_source(e, in, frames, &causes);
-	in_place = out == NULL && (out = record_in_place(e, frames)) != NULL;
-	if (out == NULL)
-		out = e->out_buf;
-	run_chains(e, src, out, frames);
-	if (e->feed_done != NULL) {
-		/* The chain has read it. */
-		give_back(e, e->feed_done);
-		e->feed_done = NULL;
-	}
-	dsp_meter_run(&e->meter, out, frames);
-	if (in_place)
-		recorded_in_place(e, frames);
-	else if (e->recording)
-		record(e, out, frames, &causes);
 
 	end = rtclock_ns();
 	dur = end - start;
@@ -862,61 +748,50 @@ engine_process(struct engine *e, const float *in, float *out,
 	ck_sequence_write_end(&e->seq);
 }
 
-/* ---- control side: statistics ----------------------------------------- */
-
-static uint64_t
-load_counter(uint64_t *p)
-{
-	return ck_pr_load_64(p);
-}
-
 void
-engine_stats_read(struct engine *e, struct engine_stats *out)
+engine_process(struct engine *e, const float *in, float *out,
+    unsigned frames, uint32_t status)
 {
-	struct engine_stats *s = e->live;
-	uint64_t *src = (uint64_t *)&s->counters;
-	uint64_t *dst = (uint64_t *)&out->counters;
-	unsigned i, v;
+	uint64_t start;
+	uint32_t causes = status;
+	const float *src;
+	int in_place;
 
-	for (i = 0; i < sizeof(s->counters) / sizeof(uint64_t); i++)
-		dst[i] = load_counter(&src[i]);
-	do {
-		v = ck_sequence_read_begin(&e->seq);
-		out->nstages = s->nstages;
-		out->meter = s->meter;
-		memcpy(out->episodes, s->episodes, sizeof(out->episodes));
-		out->nepisodes = s->nepisodes;
-		out->episodes_total = s->episodes_total;
-		out->period_ns = s->period_ns;
-		out->cycle_frames = s->cycle_frames;
-		out->source = s->source;
-		out->recording = s->recording;
-		out->fading = s->fading;
-	} while (ck_sequence_read_retry(&e->seq, v));
-	rthist_snapshot(&s->callback_ns, &out->callback_ns);
-	rthist_snapshot(&s->interval_ns, &out->interval_ns);
-	rthist_snapshot(&s->message_ns, &out->message_ns);
-	rthist_snapshot(&s->cycle_ns, &out->cycle_ns);
-	for (i = 0; i < out->nstages && i < ENGINE_MAX_STAGES; i++)
-		rthist_snapshot(&s->stage_ns[i], &out->stage_ns[i]);
-}
-
-const char *
-engine_cause_name(uint32_t cause_bit)
-{
-	switch (cause_bit) {
-	case ENGINE_CAUSE_OUTPUT_UNDERFLOW:
-		return "output_underflow";
-	case ENGINE_CAUSE_INPUT_OVERFLOW:
-		return "input_overflow";
-	case ENGINE_CAUSE_LATE:
-		return "late";
-	case ENGINE_CAUSE_SOURCE_STARVED:
-		return "source_starved";
-	case ENGINE_CAUSE_POOL_EXHAUSTED:
-		return "pool_exhausted";
-	case ENGINE_CAUSE_MISSED:
-		return "missed";
+#ifdef TP_PLANT_MALLOC_IN_CALLBACK
+	{
+		/* Planted on purpose: RealtimeSanitizer must abort here.
+		   volatile keeps clang from dropping the pair. */
+		void *volatile planted = malloc(16);
+		free(planted);
 	}
-	return "unknown";
+#endif
+	start = rtclock_ns();
+	if (!e->ftz_done) {
+		/* Once, on the audio thread itself: FTZ/DAZ are per thread,
+		   and the control side reads this thread's page faults. */
+		dsp_flush_denormals();
+		ck_pr_store_int(&e->audio_tid, audio_thread_id());
+		e->ftz_done = 1;
+	}
+	if (frames > e->setup.max_frames)
+		frames = e->setup.max_frames;
+	follow_clock(e, &causes);
+	apply_messages(e, start);
+	src = read_source(e, in, frames, &causes);
+	in_place = out == NULL && (out = record_in_place(e, frames)) != NULL;
+	if (out == NULL)
+		out = e->out_buf;
+	run_chains(e, src, out, frames);
+	if (e->feed_done != NULL) {
+		/* The chain has read it. */
+		give_back(e, e->feed_done);
+		e->feed_done = NULL;
+	}
+	dsp_meter_run(&e->meter, out, frames);
+	if (in_place)
+		recorded_in_place(e, frames);
+	else if (e->recording)
+		record(e, out, frames, &causes);
+
+	account(e, start, frames, causes);
 }

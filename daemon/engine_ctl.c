@@ -1,6 +1,6 @@
 /*
- * The engine seen from the control side, beyond sending messages
- * (engine.c): taking back what the audio side returns, and the accessors
+ * The engine seen from the control side: sending messages, reading the
+ * statistics, taking back what the audio side returns, and the accessors
  * that keep the other modules out of struct engine.  Part of engine.h's
  * module, kept apart so that engine.c stays the code of the callback and
  * its set-up.
@@ -10,8 +10,11 @@
  * stop with its generation.
  */
 #include <ck_pr.h>
+#include <ck_sequence.h>
+#include <string.h>
 
 #include "daemon/engine.h"
+#include "rtpool/rtclock.h"
 
 /* ---- control side: what comes back ------------------------------------ */
 
@@ -146,4 +149,145 @@ const struct engine_stats *
 engine_stats_live(const struct engine *e)
 {
 	return e->live;
+}
+
+/* ---- control side: messages ------------------------------------------ */
+
+/* Stamps m and queues it for the audio side; on a full ring, m goes back. */
+static int
+post(struct engine *e, struct rtmsg *m)
+{
+	m->enqueue_ns = rtclock_ns();
+	if (!rtchan_push_spsc(&e->cmd, m)) {
+		rtmsg_put(e->setup.msgs, m);
+		return -1;
+	}
+	return 0;
+}
+
+int
+engine_send_set(struct engine *e, unsigned stage, unsigned param,
+    double value)
+{
+	struct rtmsg *m = rtmsg_get(e->setup.msgs);
+
+	if (m == NULL)
+		return -1;
+	m->type = ENGINE_MSG_SET;
+	m->payload.u64[0] = stage;
+	m->payload.u64[1] = param;
+	m->payload.f64[2] = value;
+	return post(e, m);
+}
+
+int
+engine_send_swap(struct engine *e, struct dsp_chain *chain)
+{
+	struct rtmsg *m = rtmsg_get(e->setup.msgs);
+
+	if (m == NULL)
+		return -1;
+	m->type = ENGINE_MSG_SWAP;
+	m->payload.ptr[0] = chain;
+	m->payload.ptr[1] = NULL;
+	return post(e, m);
+}
+
+int
+engine_send_source(struct engine *e, enum engine_source src,
+    uint64_t generation, double tone_hz, double tone_amp)
+{
+	struct rtmsg *m = rtmsg_get(e->setup.msgs);
+
+	if (m == NULL)
+		return -1;
+	m->type = ENGINE_MSG_SOURCE;
+	m->payload.u64[0] = (uint64_t)src;
+	m->payload.u64[1] = generation;
+	m->payload.f64[2] = tone_hz;
+	m->payload.f64[3] = tone_amp;
+	return post(e, m);
+}
+
+int
+engine_send_record(struct engine *e, int start, uint64_t generation)
+{
+	struct rtmsg *m = rtmsg_get(e->setup.msgs);
+
+	if (m == NULL)
+		return -1;
+	m->type = ENGINE_MSG_RECORD;
+	m->payload.u64[0] = start != 0;
+	m->payload.u64[1] = generation;
+	return post(e, m);
+}
+
+int
+engine_send_reset(struct engine *e)
+{
+	struct rtmsg *m = rtmsg_get(e->setup.msgs);
+
+	if (m == NULL)
+		return -1;
+	m->type = ENGINE_MSG_RESET;
+	return post(e, m);
+}
+
+/* ---- control side: statistics ----------------------------------------- */
+
+static uint64_t
+load_counter(uint64_t *p)
+{
+	return ck_pr_load_64(p);
+}
+
+void
+engine_stats_read(struct engine *e, struct engine_stats *out)
+{
+	struct engine_stats *s = e->live;
+	uint64_t *src = (uint64_t *)&s->counters;
+	uint64_t *dst = (uint64_t *)&out->counters;
+	unsigned i, v;
+
+	for (i = 0; i < sizeof(s->counters) / sizeof(uint64_t); i++)
+		dst[i] = load_counter(&src[i]);
+	do {
+		v = ck_sequence_read_begin(&e->seq);
+		out->nstages = s->nstages;
+		out->meter = s->meter;
+		memcpy(out->episodes, s->episodes, sizeof(out->episodes));
+		out->nepisodes = s->nepisodes;
+		out->episodes_total = s->episodes_total;
+		out->period_ns = s->period_ns;
+		out->cycle_frames = s->cycle_frames;
+		out->source = s->source;
+		out->recording = s->recording;
+		out->fading = s->fading;
+	} while (ck_sequence_read_retry(&e->seq, v));
+	rthist_snapshot(&s->callback_ns, &out->callback_ns);
+	rthist_snapshot(&s->interval_ns, &out->interval_ns);
+	rthist_snapshot(&s->message_ns, &out->message_ns);
+	rthist_snapshot(&s->cycle_ns, &out->cycle_ns);
+	for (i = 0; i < out->nstages && i < ENGINE_MAX_STAGES; i++)
+		rthist_snapshot(&s->stage_ns[i], &out->stage_ns[i]);
+}
+
+const char *
+engine_cause_name(uint32_t cause_bit)
+{
+	switch (cause_bit) {
+	case ENGINE_CAUSE_OUTPUT_UNDERFLOW:
+		return "output_underflow";
+	case ENGINE_CAUSE_INPUT_OVERFLOW:
+		return "input_overflow";
+	case ENGINE_CAUSE_LATE:
+		return "late";
+	case ENGINE_CAUSE_SOURCE_STARVED:
+		return "source_starved";
+	case ENGINE_CAUSE_POOL_EXHAUSTED:
+		return "pool_exhausted";
+	case ENGINE_CAUSE_MISSED:
+		return "missed";
+	}
+	return "unknown";
 }
