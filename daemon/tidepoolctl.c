@@ -279,10 +279,11 @@ print_stats(const cJSON *r)
 
 	x = obj(r, "xruns");
 	printf("\nxruns %.0f: output underflow %.0f, input overflow %.0f, "
-	    "late %.0f, source starved %.0f, pool exhausted %.0f\n",
-	    num(x, "total"), num(x, "output_underflow"),
-	    num(x, "input_overflow"), num(x, "late"), num(x, "source_starved"),
-	    num(x, "pool_exhausted"));
+	    "late %.0f, source starved %.0f, pool exhausted %.0f, missed "
+	    "%.0f (%.0f frames)\n", num(x, "total"),
+	    num(x, "output_underflow"), num(x, "input_overflow"),
+	    num(x, "late"), num(x, "source_starved"), num(x, "pool_exhausted"),
+	    num(x, "missed"), num(x, "missed_frames"));
 	x = obj(r, "pool");
 	printf("pool: %.0f blocks of %.0f bytes, %.0f free, lowest %.0f, "
 	    "%s\n", num(x, "blocks"), num(x, "block_bytes"), num(x, "free"),

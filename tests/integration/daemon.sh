@@ -111,7 +111,7 @@ assert b["messages"]["applied"] < a["messages"]["applied"], (a["messages"], b["m
 assert b["callbacks"] < a["callbacks"], (a["callbacks"], b["callbacks"])
 assert b["callback_us"]["max"] <= a["callback_us"]["max"]
 ' "$before" "$after"
-expect "human stats render" sh -c "'$BIN/tidepoolctl' -s '$T/control.sock' stats | grep -q 'callback us'"
+expect "human stats render, missed audio among the xruns" sh -c "'$BIN/tidepoolctl' -s '$T/control.sock' stats >'$T/stats.txt' && grep -q 'callback us' '$T/stats.txt' && grep -q 'missed [0-9]* ([0-9]* frames)' '$T/stats.txt'"
 expect "metrics are Prometheus text ending in # EOF" sh -c \
     "'$BIN/tidepoolctl' -s '$T/control.sock' metrics | grep -q '^tidepool_callbacks_total [0-9]' && '$BIN/tidepoolctl' -s '$T/control.sock' metrics | tail -n 1 | grep -q '^# EOF'"
 ctl metrics >"$T/metrics.txt"
