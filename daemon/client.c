@@ -36,6 +36,20 @@ client_close(struct client *cl)
 	cl->inlen = 0;
 }
 
+/*
+ * Reads only while there is room for it (a client whose lines wait keeps
+ * the rest in its socket, which holds its writes up), and asks for
+ * writability only while something waits to be written.
+ */
+static void
+client_listen(struct client *cl)
+{
+	int room = !cl->eof && cl->inlen < sizeof(cl->in);
+
+	(void)loop_want(cl->owner->loop, cl->file, (room ? LOOP_IN : 0u) |
+	    (cl->outlen > 0 ? LOOP_OUT : 0u));
+}
+
 static void
 client_flush(struct client *cl)
 {
@@ -69,9 +83,7 @@ client_flush(struct client *cl)
 		client_close(cl);
 		return;
 	}
-	/* Ask for writability only while something waits to be written. */
-	(void)loop_want(cl->owner->loop, cl->file, (cl->eof ? 0u : LOOP_IN) |
-	    (cl->outlen > 0 ? LOOP_OUT : 0u));
+	client_listen(cl);
 }
 
 void
@@ -119,6 +131,30 @@ void
 client_wait(struct client *cl)
 {
 	cl->wait = CLIENT_WAITING;
+}
+
+int
+client_retry(struct client *cl, int busy, const char *line, size_t len)
+{
+	uint64_t now;
+
+	if (!busy) {
+		cl->busy_ns = 0;
+		return 0;
+	}
+	now = rtclock_ns();
+	if (cl->busy_ns == 0)
+		cl->busy_ns = now;
+	if (now - cl->busy_ns >= CLIENT_BUSY_NS)
+		return 0;
+	/* run_lines took the line and its newline out just now, and has
+	   read nothing since: there is room to put them back. */
+	memmove(cl->in + len + 1, cl->in, cl->inlen);
+	memcpy(cl->in, line, len);
+	cl->in[len] = '\n';
+	cl->inlen += len + 1;
+	cl->wait = CLIENT_BLOCKED;
+	return 1;
 }
 
 int
@@ -192,13 +228,17 @@ client_readable(struct client *cl)
 	cl->inlen += (size_t)n;
 	cl->last_ns = rtclock_ns();
 	run_lines(cl);
-	if (cl->fd >= 0 && cl->inlen == sizeof(cl->in)) {
+	if (cl->fd < 0)
+		return;
+	if (cl->inlen == sizeof(cl->in) &&
+	    memchr(cl->in, '\n', cl->inlen) == NULL) {
 		send_too_long(cl);
 		cl->closing = 1;
 		cl->inlen = 0;
-		if (cl->fd >= 0)
-			client_flush(cl);
+		client_flush(cl);
+		return;
 	}
+	client_listen(cl);	/* full of lines that wait: stop reading */
 }
 
 static void
@@ -411,6 +451,8 @@ clients_resume(struct clients *s)
 
 	for (i = 0; i < CLIENT_MAX; i++) {
 		cl = &s->slots[i];
+		if (cl->fd >= 0 && cl->wait == CLIENT_BLOCKED)
+			cl->wait = CLIENT_READY;
 		if (cl->fd < 0 || cl->wait != CLIENT_READY || cl->closing ||
 		    memchr(cl->in, '\n', cl->inlen) == NULL)
 			continue;

@@ -24,11 +24,18 @@
 #define CLIENT_OUT_MAX (1 << 20)	/* unread replies before we give up */
 #define CLIENT_IDLE_NS (60ull * 1000000000ull)	/* half a line, then quiet */
 #define CLIENT_DRAIN_NS (5ull * 1000000000ull)	/* to hang up once answered */
+/* How long a client's requests may wait for room in the engine's queue
+   before they are answered "busy": a callback every period makes room,
+   so only an engine that stopped taking messages waits this long. */
+#define CLIENT_BUSY_NS (2ull * 1000000000ull)
 
 /* Whether a client's next line may run (the field client.wait). */
 enum client_wait {
 	CLIENT_READY,		/* reading requests */
-	CLIENT_WAITING		/* its last request is answered later */
+	CLIENT_WAITING,		/* its last request is answered later */
+	CLIENT_BLOCKED		/* its next line waits for room in the
+				   engine's queue: it runs again at the
+				   next clients_resume */
 };
 
 struct clients;
@@ -47,6 +54,8 @@ struct client {
 	int eof;		/* it shut its side: answer what it sent, close */
 	enum client_wait wait;
 	uint64_t last_ns;	/* last activity */
+	uint64_t busy_ns;	/* when its requests first found the engine's
+				   queue full; 0: they did not */
 };
 
 /*
@@ -92,8 +101,8 @@ void clients_done(struct clients *s);
 int clients_have_group(const struct clients *s);
 
 /*
- * Runs the lines clients sent while they waited for an answer.  From the
- * timer, not from inside a handler.
+ * Runs the lines clients sent while they waited for an answer or for room
+ * in the engine's queue.  From the timer, not from inside a handler.
  */
 void clients_resume(struct clients *s);
 
@@ -130,5 +139,17 @@ void client_send_json(struct client *cl, const cJSON *o);
  * Control thread (the loop's).
  */
 void client_wait(struct client *cl);
+
+/*
+ * Called by the line handler for each line it ran (line, len as given to
+ * it), with busy 1 if the engine's queue was full and nothing was done.
+ * Returns 1 if the line goes back to run again at the next
+ * clients_resume (the handler then answers nothing), or 0 if it is to be
+ * answered now: it ran, or the client's requests have found the queue
+ * full for CLIENT_BUSY_NS.  A script that pipelines a thousand requests
+ * thus gets a thousand answers in order, not "busy" and a retry loop.
+ * Control thread (the loop's).
+ */
+int client_retry(struct client *cl, int busy, const char *line, size_t len);
 
 #endif /* TP_CLIENT_H */

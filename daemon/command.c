@@ -42,6 +42,14 @@ error_reply(struct command_reply *out, const char *fmt, ...)
 	cJSON_AddStringToObject(out->json, "error", msg);
 }
 
+/* The engine had no room for the message: nothing changed, try again. */
+static void
+busy_reply(struct command_reply *out, const char *what)
+{
+	error_reply(out, "busy: %s; try again", what);
+	out->again = 1;
+}
+
 void
 command_view_set(struct command_view *v, const struct config *cfg,
     struct dsp_chain *chain)
@@ -186,8 +194,7 @@ do_set(struct command_env *env, const struct proto_req *r,
 		return;
 	}
 	if (engine_send_set(env->engine, stage, (unsigned)param, r->value)) {
-		error_reply(out, "busy: the message queue is full; try "
-		    "again");
+		busy_reply(out, "the message queue is full");
 		return;
 	}
 	v->values[stage][param] = r->value;
@@ -287,7 +294,7 @@ do_stop(struct command_env *env, const struct proto_req *r,
 	(void)r;
 	player_stop(env->player);
 	if (env->hooks->source(env->arg) != 0) {
-		error_reply(out, "busy: try again");
+		busy_reply(out, "the message queue is full");
 		return;
 	}
 	ok_object(out);
@@ -322,7 +329,7 @@ do_record_stop(struct command_env *env, const struct proto_req *r,
 	}
 	if (rec->state == RECORDER_ON &&
 	    recorder_stop(rec, env->engine) != 0) {
-		error_reply(out, "busy: try again");
+		busy_reply(out, "the message queue is full");
 		return;
 	}
 	out->wait = 1;		/* answered by command_recorded */

@@ -65,6 +65,10 @@ struct command_reply {
 	char *text;		/* "metrics": Prometheus text, malloc'd */
 	int wait;		/* "record stop": the answer comes when the
 				   recording is finished (command_recorded) */
+	int again;		/* the engine's queue was full and nothing was
+				   done: the line may run again once the
+				   callback has made room (json holds the
+				   "busy" answer for a caller that cannot) */
 };
 
 typedef void command_fn(struct command_env *env, const struct proto_req *r,

@@ -325,6 +325,10 @@ on_line(void *arg, struct client *cl, const char *line, size_t len)
 	int wait;
 
 	command_line(&c->cmd, client_trusted(cl), line, len, &r);
+	if (client_retry(cl, r.again, line, len)) {
+		command_reply_done(&r);
+		return;
+	}
 	if (r.text != NULL)
 		client_write(cl, r.text, strlen(r.text));
 	else if (r.json != NULL)

@@ -259,6 +259,7 @@ test_set_refusals_say_why(void **state)
 	assert_int_equal(engine_pending_messages(&r->engine), 0);
 	run(r, 1, "sett vol.gain 1");
 	assert_true(strstr(error(r), "sett") != NULL);
+	assert_false(r->reply.again);	/* an error, not a full queue */
 }
 
 static void
@@ -272,6 +273,7 @@ test_busy_when_the_queue_is_full(void **state)
 	assert_true(i > 0 && i < 16);
 	assert_string_equal(error(r), "busy: the message queue is full; try "
 	    "again");
+	assert_true(r->reply.again);	/* the client may run it later */
 	/* The refused value is not the one "get" reports. */
 	run(r, 1, "set vol.gain -2");
 	assert_false(ok(r));
@@ -337,7 +339,9 @@ test_reload_and_stop_use_the_hooks(void **state)
 	assert_true(ok(r));
 	r->source_fails = 1;
 	run(r, 1, "stop");
-	assert_string_equal(error(r), "busy: try again");
+	assert_string_equal(error(r), "busy: the message queue is full; "
+	    "try again");
+	assert_true(r->reply.again);
 	assert_int_equal(r->sources, 2);
 }
 
