@@ -112,14 +112,28 @@ stop_jack() {
 	JACK_PID=
 }
 
+# daemon_gone: tidepoold has exited (a zombie not yet waited for is gone
+# too: kill -0 would still find it).
+daemon_gone() {
+	local st
+	st=$(sed 's/.*) //' "/proc/$DAEMON_PID/stat" 2>/dev/null | cut -c1)
+	[ -z "$st" ] || [ "$st" = Z ]
+}
+
 # wait_for SECONDS COMMAND...: polls until COMMAND succeeds, for at most
-# SECONDS of wall time however long each try takes.
+# SECONDS of wall time however long each try takes.  Once the daemon
+# started by start_daemon has died, what it would have done never comes:
+# the wait ends at once (and says so) instead of at the deadline.
 wait_for() {
 	# local (dash has it): COMMAND may be a function that waits itself.
 	local wait_until
 	wait_until=$(($(date +%s) + $1)); shift
 	while :; do
 		"$@" >/dev/null 2>&1 && return 0
+		if [ -n "$DAEMON_PID" ] && daemon_gone; then
+			echo "# wait_for $*: tidepoold ($DAEMON_PID) is gone"
+			return 1
+		fi
 		[ "$(date +%s)" -lt "$wait_until" ] || return 1
 		sleep 0.1
 	done
