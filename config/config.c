@@ -200,6 +200,8 @@ static const struct key keys[] = {
 	{ SEC_CONTROL, "socket", K_STRING, 0, SOCKET_MAX, 0,
 	    OFF(control.socket) },
 	{ SEC_CONTROL, "group", K_STRING, 0, 0, 0, OFF(control.group) },
+	{ SEC_CONTROL, "idle_timeout", K_DOUBLE, 1, 3600, 0,
+	    OFF(control.idle_timeout) },
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -757,6 +759,7 @@ set_defaults(struct config *c)
 	c->pool.messages = 256;
 	c->engine.device = strdup("default");
 	c->control.socket = strdup(CONFIG_DEFAULT_SOCKET);
+	c->control.idle_timeout = 60;
 	return c->engine.device != NULL && c->control.socket != NULL ? 0 : -1;
 }
 

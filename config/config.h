@@ -71,6 +71,8 @@ struct config_control {
 	char *socket;		/* Unix socket path (at most 107 bytes);
 				   CONFIG_DEFAULT_SOCKET */
 	char *group;		/* members may change things; NULL: none */
+	double idle_timeout;	/* s a client may leave half a line, 1..3600;
+				   60 */
 };
 
 struct config {

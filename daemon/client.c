@@ -401,6 +401,7 @@ clients_init(struct clients *s, struct loop *l, const char *path,
 
 	memset(s, 0, sizeof(*s));
 	s->loop = l;
+	s->idle_ns = CLIENT_IDLE_NS;
 	s->line = line;
 	s->arg = arg;
 	for (i = 0; i < CLIENT_MAX; i++)
@@ -475,7 +476,7 @@ clients_reap(struct clients *s, uint64_t now)
 		/* Half a line, or a drained client that never hangs up. */
 		if ((cl->inlen > 0 || cl->draining) &&
 		    now - cl->last_ns > (cl->draining ? CLIENT_DRAIN_NS :
-		    CLIENT_IDLE_NS))
+		    s->idle_ns))
 			client_close(cl);
 	}
 }

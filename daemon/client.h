@@ -22,7 +22,8 @@
 
 #define CLIENT_MAX 128		/* connected at once; more are refused */
 #define CLIENT_OUT_MAX (1 << 20)	/* unread replies before we give up */
-#define CLIENT_IDLE_NS (60ull * 1000000000ull)	/* half a line, then quiet */
+#define CLIENT_IDLE_NS (60ull * 1000000000ull)	/* half a line, then quiet:
+						   idle_ns unless set */
 #define CLIENT_DRAIN_NS (5ull * 1000000000ull)	/* to hang up once answered */
 /* How long a client's requests may wait for room in the engine's queue
    before they are answered "busy": a callback every period makes room,
@@ -70,6 +71,8 @@ struct clients {
 	struct loop_file *listen_file;
 	int listen_fd;		/* -1: not listening */
 	char path[108];		/* the socket's name (sun_path's size) */
+	uint64_t idle_ns;	/* half a line this long, then quiet: dropped
+				   ([control] idle_timeout) */
 	gid_t group;		/* [control] group, if have_group */
 	int have_group;
 	client_line_fn *line;

@@ -513,6 +513,7 @@ start_loop(struct control *c)
 	if (clients_init(&c->clients, &c->loop, c->cfg->control.socket,
 	    c->cfg->control.group, on_line, c) != 0)
 		return -1;
+	c->clients.idle_ns = (uint64_t)(c->cfg->control.idle_timeout * 1e9);
 	if (loop_add_timer(&c->loop, c->tick_ns, &tick_ops, c) == NULL) {
 		log_msg("event loop: timer: %s", strerror(errno));
 		return -1;

@@ -22,6 +22,7 @@ period = 64
 [control]
 socket = $T/control.sock
 group = $G
+idle_timeout = 2
 [stage.vol]
 type = gain
 CONF
@@ -89,9 +90,24 @@ while not r.endswith(b"\n"):
 rest = s.recv(4096)
 result(b"longer than" in r and rest == b"", "an over-long line gets an error and a disconnect")
 
-# Half a line, then silence: held, not blocking anyone.
+# Half a line, then silence: held, not blocking anyone, and dropped after
+# [control] idle_timeout (2 s here); a client that has sent nothing is not.
+quiet = conn()
 half = conn(); half.sendall(b"sta")
+t = time.monotonic()
 served("half a line pending")
+half.settimeout(30)
+try:
+    gone = half.recv(4096) == b""
+except (socket.timeout, ConnectionResetError):
+    gone = False
+dt = time.monotonic() - t
+result(gone and dt >= 1.9, "half a line left is dropped after idle_timeout "
+       "(after %.1f s)" % dt)
+half.close()
+quiet.sendall(b"status\n")
+result(b'"ok":true' in quiet.makefile("rb").readline(),
+       "a client that sent nothing meanwhile is still served")
 
 # Never reads: floods requests until the daemon drops it.
 lazy = conn()
@@ -137,7 +153,7 @@ for c in extra:
         r = b""
     busy += b"busy" in r or b"too many" in r
     served_extra += b'"ok":true' in r
-# The daemon takes 128 clients and holds 101 (the 100 and the half line):
+# The daemon takes 128 clients and holds 101 (the 100 and the quiet one):
 # at most 27 more are served, and every other one is told.  A client the
 # daemon has not yet seen leave may hold a slot a moment longer, which can
 # only move one from served to busy.
@@ -146,7 +162,7 @@ result(busy + served_extra == 60 and served_extra <= 27 and busy >= 33,
        "told it is busy" % (served_extra, busy))
 for c in many + extra:
     c.close()
-half.close()
+quiet.close()
 served("after they all left")
 PY
 rc=$?
@@ -158,7 +174,7 @@ while read -r verdict what; do
 	*) echo "# $verdict $what" ;;
 	esac
 done <"$T/abuse.out"
-[ $rc -eq 0 ] && [ "$(grep -c '^PASS\|^FAIL' "$T/abuse.out")" -eq 9 ]
+[ $rc -eq 0 ] && [ "$(grep -c '^PASS\|^FAIL' "$T/abuse.out")" -eq 11 ]
 check $? "the client script ran to its end (exit $rc)"
 
 # Requests sent in one go by a client that then shuts its side: every one
