@@ -65,14 +65,19 @@
 #include "rtpool/rtpool.h"
 #include "rtpool/rttsan.h"
 
+/* Cache lines a magazine takes: its four counts and its block numbers. */
+#define MAG_LINES (((4 + RTPOOL_MAG) * sizeof(uint32_t) + RTPOOL_ALIGN - 1) / \
+	RTPOOL_ALIGN)
+
 struct rtpool_mag {
 	uint32_t count;		/* blocks in idx[] (its holder writes) */
 	uint32_t low;		/* lowest count since the holder's last event */
 	uint32_t next;		/* in a depot stack: the next one's index + 1 */
 	uint32_t below;		/* in a depot stack: blocks in it and below */
 	uint32_t idx[RTPOOL_MAG];	/* block numbers; idx[count - 1] next out */
-	/* Three whole lines: two threads' magazines never share one. */
-	char pad_[3 * RTPOOL_ALIGN - (4 + RTPOOL_MAG) * sizeof(uint32_t)];
+	/* Whole lines: two threads' magazines never share one. */
+	char pad_[MAG_LINES * RTPOOL_ALIGN - (4 + RTPOOL_MAG) *
+	    sizeof(uint32_t)];
 };
 
 /* Empty magazines a slot keeps, so that a burst need not fetch them. */

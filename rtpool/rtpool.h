@@ -72,9 +72,9 @@ enum rtpool_block_state {
 /* Blocks are aligned to, and their size rounded up to, this. */
 #define RTPOOL_ALIGN 64
 /* Blocks per magazine. */
-#define RTPOOL_MAG 32
+#define RTPOOL_MAG 64
 /* Pools smaller than this have no magazines (see the top of this file). */
-#define RTPOOL_MAG_MIN_BLOCKS (8 * RTPOOL_MAG)
+#define RTPOOL_MAG_MIN_BLOCKS (4 * RTPOOL_MAG)
 /* Threads that can hold magazines of one pool at once; others go without. */
 #define RTPOOL_THREADS 16
 /* Pools with magazines alive at once in a process; more go without. */
