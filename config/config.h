@@ -71,6 +71,14 @@ struct config_control {
 	char *socket;		/* Unix socket path (at most 107 bytes);
 				   CONFIG_DEFAULT_SOCKET */
 	char *group;		/* members may change things; NULL: none */
+	char *monitor_group;	/* members may read (status, stats, chain,
+				   get, metrics); NULL: none */
+};
+
+struct config_metrics {
+	char *listen;		/* HTTP /metrics on "HOST:PORT" or a Unix
+				   socket path (starts with '/'); NULL:
+				   off */
 };
 
 struct config {
@@ -79,6 +87,7 @@ struct config {
 	struct config_engine engine;
 	struct config_pool pool;
 	struct config_control control;
+	struct config_metrics metrics;
 	struct config_stage *stages;	/* the chain, in file order */
 	unsigned nstages;	/* entries in stages; 0: a pass-through */
 };

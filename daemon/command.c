@@ -328,15 +328,21 @@ do_record_stop(struct command_env *env, const struct proto_req *r,
 	out->wait = 1;		/* answered by command_recorded */
 }
 
+char *
+command_metrics(struct command_env *env, enum stats_format f)
+{
+	struct stats_context x;
+
+	env->hooks->snapshot(env->arg, &x);
+	return stats_metrics(env->stats, &x, f);
+}
+
 static void
 do_metrics(struct command_env *env, const struct proto_req *r,
     struct command_reply *out)
 {
-	struct stats_context x;
-
 	(void)r;
-	env->hooks->snapshot(env->arg, &x);
-	out->text = stats_metrics(env->stats, &x);
+	out->text = command_metrics(env, STATS_PROMETHEUS);
 	if (out->text == NULL)
 		error_reply(out, "out of memory");
 }

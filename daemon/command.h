@@ -102,6 +102,12 @@ void command_run(struct command_env *env, int trusted,
 void command_line(struct command_env *env, int trusted, const char *line,
     size_t len, struct command_reply *out);
 
+/*
+ * A fresh metrics text in format f (see stats_metrics), as "metrics" and
+ * the HTTP endpoint serve it.  Control thread.  NULL when out of memory.
+ */
+char *command_metrics(struct command_env *env, enum stats_format f);
+
 /* Frees what out holds.  Control thread. */
 void command_reply_done(struct command_reply *out);
 
