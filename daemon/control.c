@@ -595,6 +595,7 @@ start(struct control *c)
 	if (start_loop(c) != 0)
 		return -1;
 	c->cmd.have_group = clients_have_group(&c->clients);
+	clients_monitor_group(&c->clients, c->cfg->control.monitor_group);
 	if (http_init(&c->http, c->cfg->metrics.listen, &c->cmd, err,
 	    sizeof(err)) != 0) {
 		log_msg("%s", err);
