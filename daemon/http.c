@@ -293,6 +293,13 @@ http_tick(struct http *h)
 void
 http_done(struct http *h)
 {
+	/* A request waiting for a text gets the last one now: stopping
+	   must not wait HTTP_FRESH_WAIT_MS for it (SIGTERM has 2 s). */
+	pthread_mutex_lock(&h->lock);
+	h->gen[0]++;
+	h->gen[1]++;
+	pthread_cond_broadcast(&h->fresh);
+	pthread_mutex_unlock(&h->lock);
 	if (h->mhd != NULL)
 		MHD_stop_daemon(h->mhd);
 	if (h->unix_path != NULL)
