@@ -21,7 +21,7 @@ FUZZ_SECONDS ?= 60
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wundef -Werror
-PKGS := portaudio-2.0 sndfile ck inih libcjson soxr libsystemd alsa
+PKGS := portaudio-2.0 sndfile ck inih libcjson soxr libsystemd alsa libmicrohttpd
 
 ifeq ($(VARIANT),release)
 CC := gcc

@@ -158,11 +158,12 @@ enum section {
 	SEC_ENGINE,
 	SEC_POOL,
 	SEC_CONTROL,
+	SEC_METRICS,
 	SEC_STAGE	/* [stage.NAME]: the last of cfg->stages */
 };
-#define NFIXED 4	/* SEC_NONE..SEC_CONTROL, to index by section */
+#define NFIXED 5	/* SEC_NONE..SEC_METRICS, to index by section */
 static const char *const fixed_names[NFIXED] = {
-	"", "engine", "pool", "control"
+	"", "engine", "pool", "control", "metrics"
 };
 
 enum kind {
@@ -202,6 +203,10 @@ static const struct key keys[] = {
 	{ SEC_CONTROL, "group", K_STRING, 0, 0, 0, OFF(control.group) },
 	{ SEC_CONTROL, "idle_timeout", K_DOUBLE, 1, 3600, 0,
 	    OFF(control.idle_timeout) },
+	{ SEC_CONTROL, "monitor_group", K_STRING, 0, 0, 0,
+	    OFF(control.monitor_group) },
+	{ SEC_METRICS, "listen", K_STRING, 0, SOCKET_MAX, 0,
+	    OFF(metrics.listen) },
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -869,6 +874,8 @@ config_free(struct config *c)
 	free(c->engine.input_path);
 	free(c->control.socket);
 	free(c->control.group);
+	free(c->control.monitor_group);
+	free(c->metrics.listen);
 	free(c->path);
 	free(c);
 }

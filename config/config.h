@@ -73,6 +73,14 @@ struct config_control {
 	char *group;		/* members may change things; NULL: none */
 	double idle_timeout;	/* s a client may leave half a line, 1..3600;
 				   60 */
+	char *monitor_group;	/* members may read (status, stats, chain,
+				   get, metrics); NULL: none */
+};
+
+struct config_metrics {
+	char *listen;		/* HTTP /metrics on "HOST:PORT" or a Unix
+				   socket path (starts with '/'); NULL:
+				   off */
 };
 
 struct config {
@@ -81,6 +89,7 @@ struct config {
 	struct config_engine engine;
 	struct config_pool pool;
 	struct config_control control;
+	struct config_metrics metrics;
 	struct config_stage *stages;	/* the chain, in file order */
 	unsigned nstages;	/* entries in stages; 0: a pass-through */
 };

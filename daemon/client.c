@@ -264,36 +264,46 @@ static const struct loop_ops client_ops = {
 	.hup = client_hup
 };
 
+/* 1 if gid is the peer's group or among its supplementary groups. */
+static int
+peer_in(int fd, const struct ucred *cr, gid_t gid)
+{
+	gid_t groups[256];
+	socklen_t len = sizeof(groups);
+	unsigned i, n;
+
+	if (cr->gid == gid)
+		return 1;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) != 0)
+		return 0;
+	n = len / sizeof(groups[0]);
+	for (i = 0; i < n; i++)
+		if (groups[i] == gid)
+			return 1;
+	return 0;
+}
+
 /*
- * 1 if the peer is root, our user, or has the [control] group among its
- * groups.  The groups are the ones the kernel recorded for the peer at
- * connect (SO_PEERGROUPS), as file permissions would see them, and
- * reading them needs no user database lookup in the event loop.
+ * The peer's enum proto_tier: full for root, our user and the [control]
+ * group, monitor for the monitor_group, else anyone.  The groups are the
+ * ones the kernel recorded for the peer at connect (SO_PEERGROUPS), as
+ * file permissions would see them, and reading them needs no user
+ * database lookup in the event loop.
  */
 static int
 peer_trusted(const struct clients *s, int fd)
 {
 	struct ucred cr;
 	socklen_t len = sizeof(cr);
-	gid_t groups[256];
-	unsigned i, n;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0)
-		return 0;
-	if (cr.uid == 0 || cr.uid == geteuid())
-		return 1;
-	if (!s->have_group)
-		return 0;
-	if (cr.gid == s->group)
-		return 1;
-	len = sizeof(groups);
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) != 0)
-		return 0;
-	n = len / sizeof(groups[0]);
-	for (i = 0; i < n; i++)
-		if (groups[i] == s->group)
-			return 1;
-	return 0;
+		return PROTO_TIER_ANYONE;
+	if (cr.uid == 0 || cr.uid == geteuid() ||
+	    (s->have_group && peer_in(fd, &cr, s->group)))
+		return PROTO_TIER_FULL;
+	if (s->have_monitor && peer_in(fd, &cr, s->monitor))
+		return PROTO_TIER_MONITOR;
+	return PROTO_TIER_ANYONE;
 }
 
 static void
@@ -436,6 +446,25 @@ clients_done(struct clients *s)
 	close(s->listen_fd);
 	s->listen_fd = -1;
 	unlink(s->path);
+}
+
+void
+clients_monitor_group(struct clients *s, const char *group)
+{
+	struct group *gr;
+
+	if (group == NULL)
+		return;
+	gr = getgrnam(group);
+	if (gr == NULL) {
+		log_msg("[control] monitor_group = %s: no such group", group);
+		return;
+	}
+	s->monitor = gr->gr_gid;
+	s->have_monitor = 1;
+	if (chmod(s->path, 0666) != 0)
+		log_msg("%s: cannot open it to the monitor group: %s",
+		    s->path, strerror(errno));
 }
 
 int

@@ -49,7 +49,7 @@ struct client {
 	size_t inlen;
 	char *out;		/* replies not yet written */
 	size_t outlen, outcap;
-	int trusted;		/* root, our user or the group: may use us */
+	int trusted;		/* an enum proto_tier: what it may do */
 	int closing;		/* stop reading; drain once out is flushed */
 	int draining;		/* write side shut: discard input until EOF */
 	int eof;		/* it shut its side: answer what it sent, close */
@@ -75,6 +75,8 @@ struct clients {
 				   ([control] idle_timeout) */
 	gid_t group;		/* [control] group, if have_group */
 	int have_group;
+	gid_t monitor;		/* [control] monitor_group, if have_monitor */
+	int have_monitor;
 	client_line_fn *line;
 	void *arg;		/* for line */
 	char line_buf[PROTO_MAX_LINE];	/* the line being run */
@@ -104,6 +106,14 @@ void clients_done(struct clients *s);
 int clients_have_group(const struct clients *s);
 
 /*
+ * Lets the members of group read (enum proto_tier's monitor) and opens the
+ * socket file to everyone (0666), since a file has one group: the
+ * credential check is then what keeps strangers to "help".  group NULL
+ * does nothing.  After clients_init.  Control thread.
+ */
+void clients_monitor_group(struct clients *s, const char *group);
+
+/*
  * Runs the lines clients sent while they waited for an answer or for room
  * in the engine's queue.  From the timer, not from inside a handler.
  */
@@ -122,7 +132,7 @@ void clients_reap(struct clients *s, uint64_t now_ns);
 void clients_answer_waiting(struct clients *s, const cJSON *o);
 
 /*
- * 1 if cl may do everything, 0 if only "help".
+ * What cl may do: an enum proto_tier, from its credentials at connect.
  * Control thread (the loop's).
  */
 int client_trusted(const struct client *cl);

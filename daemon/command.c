@@ -335,15 +335,21 @@ do_record_stop(struct command_env *env, const struct proto_req *r,
 	out->wait = 1;		/* answered by command_recorded */
 }
 
+char *
+command_metrics(struct command_env *env, enum stats_format f)
+{
+	struct stats_context x;
+
+	env->hooks->snapshot(env->arg, &x);
+	return stats_metrics(env->stats, &x, f);
+}
+
 static void
 do_metrics(struct command_env *env, const struct proto_req *r,
     struct command_reply *out)
 {
-	struct stats_context x;
-
 	(void)r;
-	env->hooks->snapshot(env->arg, &x);
-	out->text = stats_metrics(env->stats, &x);
+	out->text = command_metrics(env, STATS_PROMETHEUS);
 	if (out->text == NULL)
 		error_reply(out, "out of memory");
 }
@@ -363,20 +369,22 @@ do_help(struct command_env *env, const struct proto_req *r,
 		    proto_help((enum proto_cmd)i)));
 }
 
+/* Reading is for the monitor tier: nothing here changes the daemon or
+   touches a file. */
 const struct command command_table[PROTO_NCMDS] = {
-	[PROTO_STATUS] = { do_status, 0 },
-	[PROTO_STATS] = { do_stats, 0 },
-	[PROTO_STATS_RESET] = { do_stats_reset, 0 },
-	[PROTO_SET] = { do_set, 0 },
-	[PROTO_GET] = { do_get, 0 },
-	[PROTO_CHAIN] = { do_chain, 0 },
-	[PROTO_RELOAD] = { do_reload, 0 },
-	[PROTO_PLAY] = { do_play, 0 },
-	[PROTO_STOP] = { do_stop, 0 },
-	[PROTO_RECORD] = { do_record, 0 },
-	[PROTO_RECORD_STOP] = { do_record_stop, 0 },
-	[PROTO_METRICS] = { do_metrics, 0 },
-	[PROTO_HELP] = { do_help, 1 },	/* anyone who can connect */
+	[PROTO_STATUS] = { do_status, PROTO_TIER_MONITOR },
+	[PROTO_STATS] = { do_stats, PROTO_TIER_MONITOR },
+	[PROTO_STATS_RESET] = { do_stats_reset, PROTO_TIER_FULL },
+	[PROTO_SET] = { do_set, PROTO_TIER_FULL },
+	[PROTO_GET] = { do_get, PROTO_TIER_MONITOR },
+	[PROTO_CHAIN] = { do_chain, PROTO_TIER_MONITOR },
+	[PROTO_RELOAD] = { do_reload, PROTO_TIER_FULL },
+	[PROTO_PLAY] = { do_play, PROTO_TIER_FULL },
+	[PROTO_STOP] = { do_stop, PROTO_TIER_FULL },
+	[PROTO_RECORD] = { do_record, PROTO_TIER_FULL },
+	[PROTO_RECORD_STOP] = { do_record_stop, PROTO_TIER_FULL },
+	[PROTO_METRICS] = { do_metrics, PROTO_TIER_MONITOR },
+	[PROTO_HELP] = { do_help, PROTO_TIER_ANYONE },
 };
 
 void
@@ -391,11 +399,15 @@ command_run(struct command_env *env, int trusted, const struct proto_req *r,
 		error_reply(out, "unknown command");
 		return;
 	}
-	if (!trusted && !cmd->anyone) {
+	if (trusted < (int)cmd->tier) {
 		error_reply(out, "permission denied: '%s' is for root, "
-		    "tidepoold's own user%s only", proto_cmd_name(r->cmd),
-		    env->have_group ? " and the members of its [control] "
-		    "group" : "");
+		    "tidepoold's own user%s%s only", proto_cmd_name(r->cmd),
+		    cmd->tier != PROTO_TIER_MONITOR ? "" : env->have_group ?
+		    ", the members of its [control] group and of its "
+		    "[control] monitor_group" : " and the members of its "
+		    "[control] monitor_group", cmd->tier == PROTO_TIER_MONITOR ||
+		    !env->have_group ? "" : " and the members of its "
+		    "[control] group");
 		return;
 	}
 	cmd->run(env, r, out);

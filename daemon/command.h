@@ -74,10 +74,10 @@ struct command_reply {
 typedef void command_fn(struct command_env *env, const struct proto_req *r,
     struct command_reply *out);
 
-/* One command: its handler, and whether anyone may run it. */
+/* One command: its handler, and who may run it. */
 struct command {
 	command_fn *run;
-	int anyone;		/* 0: root, our user and the group only */
+	enum proto_tier tier;	/* the least a client must be */
 };
 
 /* Indexed by enum proto_cmd. */
@@ -92,8 +92,8 @@ void command_view_set(struct command_view *v, const struct config *cfg,
     struct dsp_chain *chain);
 
 /*
- * Runs r for a client that is trusted or not (see client_trusted) and
- * fills out (zeroed first).  Free it with command_reply_done.
+ * Runs r for a client of tier trusted (an enum proto_tier, see
+ * client_trusted) and fills out (zeroed first).  Free it with command_reply_done.
  * Control thread.
  */
 void command_run(struct command_env *env, int trusted,
@@ -105,6 +105,12 @@ void command_run(struct command_env *env, int trusted,
  */
 void command_line(struct command_env *env, int trusted, const char *line,
     size_t len, struct command_reply *out);
+
+/*
+ * A fresh metrics text in format f (see stats_metrics), as "metrics" and
+ * the HTTP endpoint serve it.  Control thread.  NULL when out of memory.
+ */
+char *command_metrics(struct command_env *env, enum stats_format f);
 
 /* Frees what out holds.  Control thread. */
 void command_reply_done(struct command_reply *out);

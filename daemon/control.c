@@ -26,6 +26,7 @@
 #include "daemon/command.h"
 #include "daemon/control.h"
 #include "daemon/engine.h"
+#include "daemon/http.h"
 #include "daemon/log.h"
 #include "daemon/loop.h"
 #include "daemon/notify.h"
@@ -55,6 +56,7 @@ struct control {
 	struct loop loop;
 	struct clients clients;
 	struct command_env cmd;
+	struct http http;	/* [metrics] listen */
 	uint64_t start_ns;
 	uint64_t watchdog_ns, next_watchdog_ns, next_status_ns;
 	uint64_t tick_ns;
@@ -363,6 +365,7 @@ tick(void *arg)
 	if (recorder_pump(&c->recorder, &c->engine, &c->blocks))
 		recording_finished(c);
 	audio_watch(&c->audio, now);
+	http_tick(&c->http);
 	retry_input(c, now);
 	if (now >= c->next_status_ns) {
 		snapshot(c, &x);
@@ -597,6 +600,12 @@ start(struct control *c)
 	if (start_loop(c) != 0)
 		return -1;
 	c->cmd.have_group = clients_have_group(&c->clients);
+	clients_monitor_group(&c->clients, c->cfg->control.monitor_group);
+	if (http_init(&c->http, c->cfg->metrics.listen, &c->cmd, err,
+	    sizeof(err)) != 0) {
+		log_msg("%s", err);
+		return -1;
+	}
 	c->watchdog_ns = notify_watchdog_ns();
 	log_msg("listening on %s; %u stages from %s",
 	    c->cfg->control.socket, dsp_chain_length(chain), c->cfg->path);
@@ -643,6 +652,7 @@ stop(struct control *c)
 		    (unsigned long long)(c->recorder.frames));
 	}
 	recorder_done(&c->recorder, &c->blocks, &c->engine);
+	http_done(&c->http);
 	clients_done(&c->clients);
 	loop_done(&c->loop);
 	/* A worker stuck in PortAudio may still use the engine: leave the

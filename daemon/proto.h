@@ -27,6 +27,13 @@ enum proto_cmd {
 	PROTO_HELP		/* help */
 };
 
+/* Who may send a request: each client is one, each command needs one. */
+enum proto_tier {
+	PROTO_TIER_ANYONE,	/* anyone who can connect: help only */
+	PROTO_TIER_MONITOR,	/* [control] monitor_group: may read */
+	PROTO_TIER_FULL		/* root, our user, [control] group */
+};
+
 struct proto_req {
 	enum proto_cmd cmd;
 	char stage[64];		/* set, get */

@@ -9,13 +9,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "daemon/stats.h"
+#include "daemon/version.h"
 #include "rtpool/rtclock.h"
 
 int
 stats_init(struct stats *s)
 {
+	struct timespec ts;
+
 	memset(s, 0, sizeof(*s));
 	s->now = engine_stats_new();
 	s->base = engine_stats_new();
@@ -25,6 +29,8 @@ stats_init(struct stats *s)
 		return -1;
 	}
 	s->reset_ns = rtclock_ns();
+	clock_gettime(CLOCK_REALTIME, &ts);
+	s->start_unix = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 	return 0;
 }
 
@@ -462,10 +468,19 @@ stats_status_json(const struct stats *s, const struct stats_context *c,
 	    round_to((double)c->uptime_ns / 1e9, 0.001));
 }
 
-/* A growable string for the metrics text. */
+/*
+ * The metrics text.  One generator, two dialects: Prometheus text 0.0.4
+ * and OpenMetrics 1.0 differ only in how a counter's family is named (with
+ * or without _total), in "info" families and in _created; everything else
+ * is written once.  Values are in base units (seconds, ratios) and count
+ * from the start, as counters must only grow.
+ */
 struct text {
 	char *buf;
 	size_t len, cap;
+	int om;			/* OpenMetrics, else text 0.0.4 */
+	double created;		/* start, Unix seconds: counters' _created */
+	int failed;		/* out of memory: the text is incomplete */
 };
 
 static void
@@ -479,54 +494,154 @@ put(struct text *t, const char *fmt, ...)
 		va_start(ap, fmt);
 		n = vsnprintf(t->buf + t->len, t->cap - t->len, fmt, ap);
 		va_end(ap);
-		if (n < 0)
+		if (n < 0) {
+			t->failed = 1;
 			return;
+		}
 		if ((size_t)n < t->cap - t->len) {
 			t->len += (size_t)n;
 			return;
 		}
 		nb = realloc(t->buf, t->cap * 2 + (size_t)n);
-		if (nb == NULL)
+		if (nb == NULL) {
+			/* Half a text would read as counters going down. */
+			t->failed = 1;
+			t->buf[t->len] = '\0';
 			return;
+		}
 		t->buf = nb;
 		t->cap = t->cap * 2 + (size_t)n;
 	}
 }
 
-static void
-put_summary(struct text *t, const char *name, const char *labels,
-    const struct rthist *h)
+/* A value as both formats spell it: NaN, +Inf, or %.9g. */
+static const char *
+num(char *buf, size_t len, double v)
 {
-	static const double q[] = { 0.5, 0.9, 0.99, 0.999 };
-	struct rthist_summary m;
-	size_t i;
-
-	rthist_summarize(h, &m);
-	for (i = 0; i < sizeof(q) / sizeof(q[0]); i++)
-		put(t, "%s{%s%squantile=\"%g\"} %.9g\n", name, labels,
-		    labels[0] ? "," : "", q[i],
-		    (double)rthist_percentile(h, q[i] * 100) / 1e9);
-	put(t, "%s_sum{%s} %.9g\n", name, labels,
-	    m.mean * (double)m.count / 1e9);
-	put(t, "%s_count{%s} %llu\n", name, labels,
-	    (unsigned long long)m.count);
+	if (isnan(v))
+		return "NaN";
+	if (isinf(v))
+		return v > 0 ? "+Inf" : "-Inf";
+	snprintf(buf, len, "%.9g", v);
+	return buf;
 }
 
-/* The daemon's state as gauges. */
+/* # HELP and # TYPE of a family; counters are named without _total in
+   OpenMetrics and with it in 0.0.4. */
+static void
+family(struct text *t, const char *name, const char *type, const char *help)
+{
+	const char *suffix = strcmp(type, "counter") == 0 && !t->om ?
+	    "_total" : "";
+
+	put(t, "# HELP %s%s %s\n# TYPE %s%s %s\n", name, suffix, help, name,
+	    suffix, type);
+}
+
+/* One counter sample, with its _created in OpenMetrics. */
+static void
+counter(struct text *t, const char *name, const char *labels, double v)
+{
+	char b[64];
+	const char *open = labels[0] ? "{" : "", *close = labels[0] ? "}" : "";
+
+	put(t, "%s_total%s%s%s %s\n", name, open, labels, close,
+	    num(b, sizeof(b), v));
+	if (t->om)
+		put(t, "%s_created%s%s%s %.3f\n", name, open, labels, close,
+		    t->created);
+}
+
+static void
+gauge(struct text *t, const char *name, const char *labels, double v)
+{
+	char b[64];
+
+	put(t, "%s%s%s%s %s\n", name, labels[0] ? "{" : "", labels,
+	    labels[0] ? "}" : "", num(b, sizeof(b), v));
+}
+
+/* Upper bounds of the time histograms, in seconds: 1-2-5 from 1 us to
+   1 s, which brackets a callback (tens of us), a period (ms) and a
+   message's way to the callback. */
+static const double time_le[] = { 1e-6, 2e-6, 5e-6, 1e-5, 2e-5, 5e-5,
+	1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2, 0.1, 0.2, 0.5,
+	1 };
+/* Of the load histogram: fractions of the period, finer near the top,
+   where a callback nears its deadline. */
+static const double load_le[] = { 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4,
+	0.5, 0.6, 0.7, 0.8, 0.9, 1, 1.5, 2 };
+
+/*
+ * One histogram's series: cumulative _bucket{le} for each bound and +Inf,
+ * _sum and _count, from rthist's buckets folded onto the bounds.  unit is
+ * how many nanoseconds one base unit holds (1e9 for seconds, the period
+ * for load).  A bucket of rthist's straddling a bound counts above it, so
+ * a value may be placed one bound high when it lies within 1/512 below
+ * the bound; never low.
+ */
+static void
+histogram(struct text *t, const char *name, const char *labels,
+    const struct rthist *h, const double *le, size_t nle, double unit)
+{
+	const char *sep = labels[0] ? "," : "";
+	char b[64], lb[64];
+	uint64_t cum = 0;
+	size_t j = 0;
+	unsigned i, lo, hi;
+
+	if (h->total > 0) {
+		lo = rthist_bucket_of(h->min);
+		hi = rthist_bucket_of(h->max);
+		for (i = lo; i <= hi; i++) {
+			if (h->counts[i] == 0)
+				continue;
+			while (j < nle &&
+			    (double)rthist_bucket_high(i) > le[j] * unit) {
+				put(t, "%s_bucket{%s%sle=\"%s\"} %llu\n", name,
+				    labels, sep, num(lb, sizeof(lb), le[j]),
+				    (unsigned long long)cum);
+				j++;
+			}
+			cum += h->counts[i];
+		}
+	}
+	for (; j < nle; j++)
+		put(t, "%s_bucket{%s%sle=\"%s\"} %llu\n", name, labels, sep,
+		    num(lb, sizeof(lb), le[j]), (unsigned long long)cum);
+	put(t, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, sep,
+	    (unsigned long long)h->total);
+	put(t, "%s_sum%s%s%s %s\n", name, labels[0] ? "{" : "", labels,
+	    labels[0] ? "}" : "", num(b, sizeof(b), unit > 0 ?
+	    (double)h->sum / unit : NAN));
+	put(t, "%s_count%s%s%s %llu\n", name, labels[0] ? "{" : "", labels,
+	    labels[0] ? "}" : "", (unsigned long long)h->total);
+	if (t->om)
+		put(t, "%s_created%s%s%s %.3f\n", name, labels[0] ? "{" : "",
+		    labels, labels[0] ? "}" : "", t->created);
+}
+
+/* The build, the start and the daemon's state as gauges. */
 static void
 metrics_state(struct text *t, const struct stats_context *c)
 {
-	put(t, "# HELP tidepool_up 1 while the audio callback runs.\n"
-	    "# TYPE tidepool_up gauge\ntidepool_up %d\n",
-	    strcmp(c->state, "running") == 0);
-	put(t, "# HELP tidepool_no_clock 1 while the device was closed "
-	    "for running far faster than real time (nothing clocks it).\n"
-	    "# TYPE tidepool_no_clock gauge\ntidepool_no_clock %d\n",
-	    strcmp(c->state, "no_clock") == 0);
-	put(t, "# HELP tidepool_source_error 1 while the configured input "
-	    "file cannot be opened (it is tried again every second).\n"
-	    "# TYPE tidepool_source_error gauge\ntidepool_source_error %d\n",
-	    c->source_error != NULL);
+	/* A gauge, as node_exporter's node_exporter_build_info: OpenMetrics'
+	   "info" type would be lost on 0.0.4 parsers such as promtool's. */
+	family(t, "tidepool_build_info", "gauge",
+	    "Version of tidepoold (always 1).");
+	put(t, "tidepool_build_info{version=\"%s\"} 1\n", TIDEPOOL_VERSION);
+	family(t, "tidepool_start_time_seconds", "gauge",
+	    "When tidepoold started, in seconds since the Unix epoch.");
+	put(t, "tidepool_start_time_seconds %.3f\n", t->created);
+	family(t, "tidepool_up", "gauge", "1 while the audio callback runs.");
+	gauge(t, "tidepool_up", "", strcmp(c->state, "running") == 0);
+	family(t, "tidepool_no_clock", "gauge", "1 while the device was "
+	    "closed for running far faster than real time (nothing clocks "
+	    "it).");
+	gauge(t, "tidepool_no_clock", "", strcmp(c->state, "no_clock") == 0);
+	family(t, "tidepool_source_error", "gauge", "1 while the configured "
+	    "input file cannot be opened (it is tried again every second).");
+	gauge(t, "tidepool_source_error", "", c->source_error != NULL);
 }
 
 /* Callbacks, xruns by cause, missed frames and the period. */
@@ -537,120 +652,158 @@ metrics_xruns(struct text *t, const struct stats *s,
 	const struct engine_counters *k = &s->now->counters;
 	const uint64_t by_cause[] = { k->output_underflow, k->input_overflow,
 	    k->late, k->source_starved, k->pool_exhausted, k->missed };
+	char labels[64];
 	uint32_t bit;
-	unsigned i;
+	unsigned i, real = stats_real_period(s);
 
-	put(t, "# HELP tidepool_callbacks_total Audio callbacks run.\n"
-	    "# TYPE tidepool_callbacks_total counter\n"
-	    "tidepool_callbacks_total %llu\n",
-	    (unsigned long long)k->callbacks);
-	put(t, "# HELP tidepool_xrun_callbacks_total Callbacks with an "
-	    "xrun of any cause.\n"
-	    "# TYPE tidepool_xrun_callbacks_total counter\n"
-	    "tidepool_xrun_callbacks_total %llu\n",
-	    (unsigned long long)k->xruns);
-	put(t, "# HELP tidepool_xruns_total Callbacks with an xrun, by "
-	    "cause (one callback may have several).\n"
-	    "# TYPE tidepool_xruns_total counter\n");
-	for (bit = 1, i = 0; bit <= ENGINE_CAUSE_LAST; bit <<= 1, i++)
-		put(t, "tidepool_xruns_total{cause=\"%s\"} %llu\n",
-		    engine_cause_name(bit), (unsigned long long)by_cause[i]);
-	put(t, "# HELP tidepool_missed_frames_total Frames the server's "
-	    "clock went past without calling us.\n"
-	    "# TYPE tidepool_missed_frames_total counter\n"
-	    "tidepool_missed_frames_total %llu\n",
-	    (unsigned long long)k->missed_frames);
-	put(t, "# HELP tidepool_period_frames Frames per server cycle as "
-	    "configured and as measured (0 until known).\n"
-	    "# TYPE tidepool_period_frames gauge\n"
-	    "tidepool_period_frames{source=\"config\"} %u\n"
-	    "tidepool_period_frames{source=\"server\"} %u\n",
-	    c->period, stats_real_period(s));
+	family(t, "tidepool_callbacks", "counter", "Audio callbacks run.");
+	counter(t, "tidepool_callbacks", "", (double)k->callbacks);
+	family(t, "tidepool_frames", "counter", "Frames the callbacks "
+	    "processed.");
+	counter(t, "tidepool_frames", "", (double)k->frames);
+	family(t, "tidepool_xrun_callbacks", "counter", "Callbacks with an "
+	    "xrun of any cause.");
+	counter(t, "tidepool_xrun_callbacks", "", (double)k->xruns);
+	family(t, "tidepool_xruns", "counter", "Callbacks with an xrun, by "
+	    "cause (one callback may have several).");
+	for (bit = 1, i = 0; bit <= ENGINE_CAUSE_LAST; bit <<= 1, i++) {
+		snprintf(labels, sizeof(labels), "cause=\"%s\"",
+		    engine_cause_name(bit));
+		counter(t, "tidepool_xruns", labels, (double)by_cause[i]);
+	}
+	family(t, "tidepool_missed_frames", "counter", "Frames the server's "
+	    "clock went past without calling us.");
+	counter(t, "tidepool_missed_frames", "", (double)k->missed_frames);
+	family(t, "tidepool_starved_frames", "counter", "Frames of silence "
+	    "put in for a source that ran dry.");
+	counter(t, "tidepool_starved_frames", "", (double)k->starved_frames);
+	family(t, "tidepool_period_frames", "gauge", "Frames per server "
+	    "cycle as configured and as measured (NaN until known).");
+	gauge(t, "tidepool_period_frames", "source=\"config\"", c->period);
+	gauge(t, "tidepool_period_frames", "source=\"server\"",
+	    real != 0 ? (double)real : NAN);
 }
 
-/* The time summaries: callback, interval, messages, each stage. */
+/* The histograms: callback, interval, load, messages, each stage. */
 static void
-metrics_times(struct text *t, const struct engine_stats *d,
+metrics_times(struct text *t, const struct stats *s,
     const struct stats_context *c)
 {
+	const struct engine_stats *d = s->now;
+	const size_t nt = sizeof(time_le) / sizeof(time_le[0]);
+	const struct rthist *lh;
 	char labels[128];
+	double pns;
 	unsigned i, n;
 
-	put(t, "# HELP tidepool_callback_seconds Time spent in the audio "
-	    "callback.\n# TYPE tidepool_callback_seconds summary\n");
-	put_summary(t, "tidepool_callback_seconds", "", &d->callback_ns);
-	put(t, "# HELP tidepool_interval_seconds Time between callback "
-	    "starts.\n# TYPE tidepool_interval_seconds summary\n");
-	put_summary(t, "tidepool_interval_seconds", "", &d->interval_ns);
-	put(t, "# HELP tidepool_message_latency_seconds From a control "
-	    "request to its application in the callback.\n"
-	    "# TYPE tidepool_message_latency_seconds summary\n");
-	put_summary(t, "tidepool_message_latency_seconds", "",
-	    &d->message_ns);
-	put(t, "# HELP tidepool_stage_seconds Time per stage per callback."
-	    "\n# TYPE tidepool_stage_seconds summary\n");
+	family(t, "tidepool_callback_seconds", "histogram", "Time spent in "
+	    "the audio callback.");
+	histogram(t, "tidepool_callback_seconds", "", &d->callback_ns,
+	    time_le, nt, 1e9);
+	family(t, "tidepool_interval_seconds", "histogram", "Time between "
+	    "callback starts.");
+	histogram(t, "tidepool_interval_seconds", "", &d->interval_ns,
+	    time_le, nt, 1e9);
+	lh = load_basis(s, c, d, &pns);
+	family(t, "tidepool_load_ratio", "histogram", "Time in the callback "
+	    "per server cycle over the cycle's length (1: the deadline).");
+	histogram(t, "tidepool_load_ratio", "", lh, load_le,
+	    sizeof(load_le) / sizeof(load_le[0]), pns);
+	family(t, "tidepool_message_latency_seconds", "histogram", "From a "
+	    "control request to its application in the callback.");
+	histogram(t, "tidepool_message_latency_seconds", "", &d->message_ns,
+	    time_le, nt, 1e9);
+	family(t, "tidepool_stage_seconds", "histogram", "Time per stage per "
+	    "callback.");
 	n = c->chain != NULL ? dsp_chain_length(c->chain) : 0;
 	for (i = 0; i < n && i < d->nstages && i < ENGINE_MAX_STAGES; i++) {
 		snprintf(labels, sizeof(labels), "stage=\"%s\"",
 		    dsp_chain_stage_name(c->chain, i));
-		put_summary(t, "tidepool_stage_seconds", labels,
-		    &d->stage_ns[i]);
+		histogram(t, "tidepool_stage_seconds", labels, &d->stage_ns[i],
+		    time_le, nt, 1e9);
 	}
 }
 
-/* The pool, the meters, the episodes and the page faults. */
+/* The pools, the meters, the episodes and the page faults. */
 static void
 metrics_levels(struct text *t, const struct engine_stats *d,
     const struct stats_context *c)
 {
+	char labels[32];
 	unsigned i;
 
-	put(t, "# HELP tidepool_pool_blocks Audio blocks in the pool.\n"
-	    "# TYPE tidepool_pool_blocks gauge\ntidepool_pool_blocks %zu\n"
-	    "# HELP tidepool_pool_free_blocks Free audio blocks now.\n"
-	    "# TYPE tidepool_pool_free_blocks gauge\n"
-	    "tidepool_pool_free_blocks %zu\n"
-	    "# HELP tidepool_pool_min_free_blocks Lowest free count since "
-	    "reset.\n# TYPE tidepool_pool_min_free_blocks gauge\n"
-	    "tidepool_pool_min_free_blocks %zu\n", c->pool.blocks,
-	    c->pool.free_now, c->pool.min_free);
-	put(t, "# HELP tidepool_meter_peak_dbfs Output peak since reset.\n"
-	    "# TYPE tidepool_meter_peak_dbfs gauge\n");
-	for (i = 0; i < d->meter.channels; i++)
-		put(t, "tidepool_meter_peak_dbfs{channel=\"%u\"} %.2f\n", i,
-		    dbfs(d->meter.peak[i]));
-	put(t, "# HELP tidepool_clipped_samples_total Output samples at or "
-	    "beyond full scale.\n# TYPE tidepool_clipped_samples_total "
-	    "counter\n");
-	for (i = 0; i < d->meter.channels; i++)
-		put(t, "tidepool_clipped_samples_total{channel=\"%u\"} %llu\n",
-		    i, (unsigned long long)d->meter.clipped[i]);
-	put(t, "# HELP tidepool_underrun_episodes_total Runs of bad "
-	    "callbacks.\n# TYPE tidepool_underrun_episodes_total counter\n"
-	    "tidepool_underrun_episodes_total %llu\n",
-	    (unsigned long long)d->episodes_total);
-	put(t, "# HELP tidepool_callback_page_faults_total Page faults of "
-	    "the audio thread.\n# TYPE tidepool_callback_page_faults_total "
-	    "counter\ntidepool_callback_page_faults_total %lld\n",
-	    (long long)c->page_faults);
+	family(t, "tidepool_pool_blocks", "gauge", "Audio blocks in the "
+	    "pool.");
+	gauge(t, "tidepool_pool_blocks", "", (double)c->pool.blocks);
+	family(t, "tidepool_pool_free_blocks", "gauge", "Free audio blocks "
+	    "now.");
+	gauge(t, "tidepool_pool_free_blocks", "", (double)c->pool.free_now);
+	family(t, "tidepool_pool_min_free_blocks", "gauge", "Lowest free "
+	    "count (the low-water mark).");
+	gauge(t, "tidepool_pool_min_free_blocks", "",
+	    (double)c->pool.min_free);
+	family(t, "tidepool_message_pool_free", "gauge", "Free control "
+	    "messages now.");
+	gauge(t, "tidepool_message_pool_free", "",
+	    (double)c->msg_pool.free_now);
+	family(t, "tidepool_messages_applied", "counter", "Control messages "
+	    "the callback applied.");
+	counter(t, "tidepool_messages_applied", "",
+	    (double)d->counters.messages);
+	family(t, "tidepool_meter_peak_ratio", "gauge", "Output peak since "
+	    "start, as a fraction of full scale (1 = 0 dBFS).");
+	for (i = 0; i < d->meter.channels; i++) {
+		snprintf(labels, sizeof(labels), "channel=\"%u\"", i);
+		gauge(t, "tidepool_meter_peak_ratio", labels,
+		    d->meter.peak[i]);
+	}
+	family(t, "tidepool_meter_rms_ratio", "gauge", "Output RMS, as a "
+	    "fraction of full scale.");
+	for (i = 0; i < d->meter.channels; i++) {
+		snprintf(labels, sizeof(labels), "channel=\"%u\"", i);
+		gauge(t, "tidepool_meter_rms_ratio", labels,
+		    dsp_meter_rms(&d->meter, i));
+	}
+	family(t, "tidepool_clipped_samples", "counter", "Output samples at "
+	    "or beyond full scale.");
+	for (i = 0; i < d->meter.channels; i++) {
+		snprintf(labels, sizeof(labels), "channel=\"%u\"", i);
+		counter(t, "tidepool_clipped_samples", labels,
+		    (double)d->meter.clipped[i]);
+	}
+	family(t, "tidepool_underrun_episodes", "counter", "Runs of bad "
+	    "callbacks.");
+	counter(t, "tidepool_underrun_episodes", "",
+	    (double)d->episodes_total);
+	family(t, "tidepool_callback_page_faults", "counter", "Page faults "
+	    "of the audio thread (NaN while unknown).");
+	counter(t, "tidepool_callback_page_faults", "", c->page_faults >= 0 ?
+	    (double)c->page_faults : NAN);
 }
 
 char *
-stats_metrics(const struct stats *s, const struct stats_context *c)
+stats_metrics(const struct stats *s, const struct stats_context *c,
+    enum stats_format f)
 {
-	struct text t = { NULL, 0, 4096 };
+	struct text t = { NULL, 0, 16384, f == STATS_OPENMETRICS, 0, 0 };
 
+	t.created = s->start_unix;
 	t.buf = malloc(t.cap);
 	if (t.buf == NULL)
 		return NULL;
 	t.buf[0] = '\0';
 	metrics_state(&t, c);
 	metrics_xruns(&t, s, c);
-	metrics_times(&t, s->now, c);
+	metrics_times(&t, s, c);
 	metrics_levels(&t, s->now, c);
 	put(&t, "# EOF\n");
+	if (t.failed) {
+		free(t.buf);
+		return NULL;
+	}
 	return t.buf;
 }
+
 
 void
 stats_status_line(const struct stats *s, const struct stats_context *c,

@@ -43,6 +43,14 @@ struct stats {
 	uint64_t clock_ns, clock_frames;	/* stats_clockless's last look */
 	unsigned clock_fast;		/* looks in a row far too fast */
 	char news[512];			/* stats_news()'s message */
+	double start_unix;		/* stats_init's wall clock, for
+					   start_time and _created */
+};
+
+/* The two dialects of the metrics text. */
+enum stats_format {
+	STATS_PROMETHEUS,	/* text format 0.0.4 */
+	STATS_OPENMETRICS	/* OpenMetrics 1.0.0 */
 };
 
 /* Returns 0, or -1 when out of memory.  Control thread. */
@@ -67,11 +75,13 @@ void stats_status_json(const struct stats *s, const struct stats_context *c,
     cJSON *o);
 
 /*
- * The "metrics" reply: Prometheus text, counters since start, ended by
- * "# EOF".  Returns a malloc'd string.
- * Control thread.
+ * The metrics text in format f: counters and histograms since start, in
+ * base units, ended by "# EOF" (a comment in 0.0.4, which the control
+ * socket's readers wait for).  Returns a malloc'd string, or NULL when
+ * out of memory.  Control thread.
  */
-char *stats_metrics(const struct stats *s, const struct stats_context *c);
+char *stats_metrics(const struct stats *s, const struct stats_context *c,
+    enum stats_format f);
 
 /*
  * The server's period in frames as measured (frames per server cycle), or

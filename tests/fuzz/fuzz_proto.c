@@ -250,7 +250,7 @@ run(struct engine *e, const struct proto_req *r)
 	struct command_reply rep;
 	const cJSON *err;
 
-	command_run(&env, 1, r, &rep);
+	command_run(&env, PROTO_TIER_FULL, r, &rep);
 	check_reply(&rep);
 	err = rep.json != NULL ? cJSON_GetObjectItem(rep.json, "error") :
 	    NULL;
@@ -259,7 +259,7 @@ run(struct engine *e, const struct proto_req *r)
 		/* Busy: the daemon says "try again"; a client would. */
 		command_reply_done(&rep);
 		period(e);
-		command_run(&env, 1, r, &rep);
+		command_run(&env, PROTO_TIER_FULL, r, &rep);
 		check_reply(&rep);
 		if (!cJSON_IsTrue(cJSON_GetObjectItem(rep.json, "ok")))
 			fail("set", "still busy after a period");

@@ -34,6 +34,13 @@ done
 [ -z "$missing" ]
 check $? "the unit has notify, watchdog, restart, its user, runtime dir, limits, filters${missing:+ (missing:$missing)}"
 
+# The metrics listener's allowance and no more: loopback IP only, and
+# the two IP families beside Unix sockets.
+grep -qx "IPAddressDeny=any" "$unit" && grep -qx "IPAddressAllow=localhost" "$unit" &&
+    [ "$(grep -c '^IPAddressAllow=' "$unit")" = 1 ] &&
+    grep -qx "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6" "$unit"
+check $? "IP is allowed to and from localhost only, and the address families are Unix, IPv4, IPv6"
+
 systemd-sysusers --dry-run "$P/lib/sysusers.d/tidepool.conf" \
     >"$T/sysusers.out" 2>&1
 check $? "systemd-sysusers accepts the sysusers entry"

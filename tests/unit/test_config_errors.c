@@ -177,7 +177,7 @@ test_unknown(void **state)
 	    "in [engine], not here (known here: blocks, block_frames, "
 	    "messages)");
 	fails_with("[control]\nuser = x\n", "t.conf:2: control: user: unknown "
-	    "key (known: socket, group)");
+	    "key (known: socket, group, idle_timeout, monitor_group)");
 	fails_with("[engines]\n", "t.conf:1: [engines]: unknown section "
 	    "(known: engine, pool, control, stage.NAME)");
 	fails_with("[Engine]\nrate = 48000\n", "t.conf:1: [Engine]: unknown "
@@ -444,7 +444,10 @@ test_wrong_fixed_section(void **state)
 	    "belongs in [pool], not here (known here: rate, period, "
 	    "channels, device, input, loop, tone_level)");
 	fails_with("[control]\nperiod = 64\n", "t.conf:2: control: period: "
-	    "belongs in [engine], not here (known here: socket, group)");
+	    "belongs in [engine], not here (known here: socket, group, "
+	    "idle_timeout, monitor_group)");
+	fails_with("[metrics]\nsocket = /tmp/x\n", "t.conf:2: metrics: socket: "
+	    "belongs in [control], not here (known here: listen)");
 	fails_with("[pool]\nsocket = /tmp/x\n", "t.conf:2: pool: socket: "
 	    "belongs in [control], not here (known here: blocks, "
 	    "block_frames, messages)");

@@ -50,6 +50,8 @@ test_defaults(void **state)
 	assert_int_equal(c->pool.messages, 256);
 	assert_string_equal(c->control.socket, "/run/tidepool/control.sock");
 	assert_null(c->control.group);
+	assert_null(c->control.monitor_group);
+	assert_null(c->metrics.listen);	/* the endpoint is off */
 	assert_int_equal(c->nstages, 0);
 	assert_null(c->stages);
 	config_free(c);
@@ -94,7 +96,10 @@ test_every_key(void **state)
 	    "messages = 32\n"
 	    "[control]\n"
 	    "socket = /tmp/x.sock\n"
-	    "group = staff\n");
+	    "group = staff\n"
+	    "monitor_group = adm\n"
+	    "[metrics]\n"
+	    "listen = 127.0.0.1:9464\n");
 
 	(void)state;
 	assert_int_equal(c->engine.rate, 44100);
@@ -110,6 +115,8 @@ test_every_key(void **state)
 	assert_int_equal(c->pool.messages, 32);
 	assert_string_equal(c->control.socket, "/tmp/x.sock");
 	assert_string_equal(c->control.group, "staff");
+	assert_string_equal(c->control.monitor_group, "adm");
+	assert_string_equal(c->metrics.listen, "127.0.0.1:9464");
 	config_free(c);
 }
 

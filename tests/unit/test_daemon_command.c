@@ -145,12 +145,20 @@ rig_down(void **state)
 	return 0;
 }
 
-/* Runs one line as a trusted client or not; the reply is in r->reply. */
+/* Runs one line as a client of that enum proto_tier; the reply is in
+   r->reply. */
+static void
+run_as(struct rig *r, enum proto_tier tier, const char *line)
+{
+	command_reply_done(&r->reply);
+	command_line(&r->env, (int)tier, line, strlen(line), &r->reply);
+}
+
+/* Runs one line as a trusted client (the full tier) or a stranger. */
 static void
 run(struct rig *r, int trusted, const char *line)
 {
-	command_reply_done(&r->reply);
-	command_line(&r->env, trusted, line, strlen(line), &r->reply);
+	run_as(r, trusted ? PROTO_TIER_FULL : PROTO_TIER_ANYONE, line);
 }
 
 static int
@@ -188,10 +196,35 @@ test_every_command_has_a_handler(void **state)
 
 	for (i = 0; i < PROTO_NCMDS; i++)
 		assert_non_null(command_table[i].run);
-	/* Only help is for anyone. */
+	/* Only help is for anyone; the monitor tier reads and no more. */
 	for (i = 0; i < PROTO_NCMDS; i++)
-		assert_int_equal(command_table[i].anyone, i == PROTO_HELP);
+		assert_int_equal(command_table[i].tier, i == PROTO_HELP ?
+		    PROTO_TIER_ANYONE : i == PROTO_STATUS || i == PROTO_STATS ||
+		    i == PROTO_GET || i == PROTO_CHAIN || i == PROTO_METRICS ?
+		    PROTO_TIER_MONITOR : PROTO_TIER_FULL);
 	(void)r;
+}
+
+/* The monitor tier reads, and is refused every change with who may. */
+static void
+test_monitor_reads_only(void **state)
+{
+	struct rig *r = *state;
+
+	r->env.have_group = 1;
+	run_as(r, PROTO_TIER_MONITOR, "get vol.gain");
+	assert_true(ok(r));
+	run_as(r, PROTO_TIER_MONITOR, "chain");
+	assert_true(ok(r));
+	run_as(r, PROTO_TIER_MONITOR, "set vol.gain -6");
+	assert_string_equal(error(r), "permission denied: 'set' is for "
+	    "root, tidepoold's own user and the members of its [control] "
+	    "group only");
+	assert_int_equal(engine_pending_messages(&r->engine), 0);
+	run_as(r, PROTO_TIER_ANYONE, "metrics");
+	assert_string_equal(error(r), "permission denied: 'metrics' is for "
+	    "root, tidepoold's own user, the members of its [control] group "
+	    "and of its [control] monitor_group only");
 }
 
 static void
@@ -201,7 +234,8 @@ test_strangers_get_help_only(void **state)
 
 	run(r, 0, "status");
 	assert_string_equal(error(r), "permission denied: 'status' is for "
-	    "root, tidepoold's own user only");
+	    "root, tidepoold's own user and the members of its [control] "
+	    "monitor_group only");
 	r->env.have_group = 1;
 	run(r, 0, "set vol.gain -6");
 	assert_string_equal(error(r), "permission denied: 'set' is for "
@@ -370,6 +404,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_every_command_has_a_handler),
 		T(test_strangers_get_help_only),
+		T(test_monitor_reads_only),
 		T(test_set_reaches_the_engine),
 		T(test_set_refusals_say_why),
 		T(test_busy_when_the_queue_is_full),
