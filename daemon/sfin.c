@@ -22,6 +22,7 @@
 
 struct sfin {
 	SNDFILE *sf;
+	int fd;			/* ours to close after sf; -1: sf's own */
 	struct sfin_info info;
 	char *path;
 	unsigned out_channels;
@@ -96,6 +97,7 @@ setup(SNDFILE *sf, const SF_INFO *sip, const char *path, double out_rate,
 		return NULL;
 	}
 	in->sf = sf;
+	in->fd = -1;
 	if (si.channels < 1 || si.channels > 64 || si.samplerate < 1) {
 		snprintf(err, errlen, "%s: %d channels at %d Hz is not "
 		    "supported", path, si.channels, si.samplerate);
@@ -245,6 +247,8 @@ sfin_open_spec(const char *path, const struct sfin_spec *spec,
     double out_rate, unsigned out_channels, unsigned max_frames, char *err,
     size_t errlen)
 {
+	struct sfin *in;
+	struct stat st;
 	SNDFILE *sf;
 	SF_INFO si;
 	/* Asked now: a failed sf_open("-") closes standard input. */
@@ -275,8 +279,63 @@ sfin_open_spec(const char *path, const struct sfin_spec *spec,
 	   libsndfile put a placeholder there.  Its end is where it ends. */
 	if (stream)
 		si.frames = SF_COUNT_MAX;
-	return setup(sf, &si, path, out_rate, out_channels, max_frames, err,
+	in = setup(sf, &si, path, out_rate, out_channels, max_frames, err,
 	    errlen);
+	if (in != NULL && !stream && stat(path, &st) == 0) {
+		in->info.dev = (uint64_t)st.st_dev;
+		in->info.ino = (uint64_t)st.st_ino;
+	}
+	return in;
+}
+
+struct sfin *
+sfin_open_fd(int fd, const char *name, double out_rate,
+    unsigned out_channels, unsigned max_frames, char *err, size_t errlen)
+{
+	struct sfin *in;
+	struct stat st;
+	SNDFILE *sf;
+	SF_INFO si;
+	int stream;
+
+	if (fstat(fd, &st) != 0) {
+		snprintf(err, errlen, "%s: cannot read: %s", name,
+		    strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s: a directory, not a file", name);
+		close(fd);
+		return NULL;
+	}
+	stream = !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode);
+	memset(&si, 0, sizeof(si));
+	/* The descriptor stays ours: libsndfile's error paths differ on
+	   whether they close it. */
+	sf = sf_open_fd(fd, SFM_READ, &si, SF_FALSE);
+	if (sf == NULL) {
+		if (stream)
+			open_error(name, 1, err, errlen);
+		else
+			snprintf(err, errlen, "%s: not an audio file "
+			    "libsndfile can read (%s)", name,
+			    sf_strerror(NULL));
+		close(fd);
+		return NULL;
+	}
+	if (stream)
+		si.frames = SF_COUNT_MAX;
+	in = setup(sf, &si, name, out_rate, out_channels, max_frames, err,
+	    errlen);
+	if (in == NULL) {
+		close(fd);
+		return NULL;
+	}
+	in->fd = fd;
+	in->info.dev = (uint64_t)st.st_dev;
+	in->info.ino = (uint64_t)st.st_ino;
+	return in;
 }
 
 struct sfin *
@@ -470,6 +529,8 @@ sfin_close(struct sfin *in)
 		return;
 	if (in->sf != NULL)
 		sf_close(in->sf);
+	if (in->fd >= 0)
+		close(in->fd);
 	soxr_delete(in->soxr);
 	free(in->filebuf);
 	free(in->mapbuf);

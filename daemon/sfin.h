@@ -20,6 +20,9 @@ struct sfin_info {
 	int64_t frames;		/* as the header says; -1 if unknown */
 	int estimated;		/* frames is the decoder's guess (MP3) */
 	char format[64];	/* "WAV float", "FLAC 24 bit" ... */
+	uint64_t dev, ino;	/* which file (st_dev, st_ino), so that
+				   nothing overwrites it while it plays;
+				   0, 0 when not a file */
 };
 
 /* What the input is said to be (sox's -t; -r, -c, -b, -e for raw). */
@@ -39,6 +42,15 @@ struct sfin_spec {
  * naming the file and what is wrong.
  */
 struct sfin *sfin_open(const char *path, double out_rate,
+    unsigned out_channels, unsigned max_frames, char *err, size_t errlen);
+
+/*
+ * sfin_open for a descriptor opened for reading (see daemon/files.h); the
+ * sfin owns fd from here on, and closes it on failure too.  name stands
+ * for the path in messages.  A descriptor that cannot seek (a FIFO) is
+ * read as a stream: only the types listed at sfin_open_spec.
+ */
+struct sfin *sfin_open_fd(int fd, const char *name, double out_rate,
     unsigned out_channels, unsigned max_frames, char *err, size_t errlen);
 
 /*

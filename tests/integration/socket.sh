@@ -22,6 +22,8 @@ period = 64
 [control]
 socket = $T/control.sock
 group = $G
+[files]
+recordings = $T
 [stage.vol]
 type = gain
 CONF

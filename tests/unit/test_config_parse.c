@@ -50,6 +50,8 @@ test_defaults(void **state)
 	assert_int_equal(c->pool.messages, 256);
 	assert_string_equal(c->control.socket, "/run/tidepool/control.sock");
 	assert_null(c->control.group);
+	assert_string_equal(c->files.recordings, "/var/lib/tidepool");
+	assert_null(c->files.play);
 	assert_int_equal(c->nstages, 0);
 	assert_null(c->stages);
 	config_free(c);
@@ -94,7 +96,10 @@ test_every_key(void **state)
 	    "messages = 32\n"
 	    "[control]\n"
 	    "socket = /tmp/x.sock\n"
-	    "group = staff\n");
+	    "group = staff\n"
+	    "[files]\n"
+	    "recordings = /srv/rec\n"
+	    "play = /srv/a b:/usr/share/sounds/\n");
 
 	(void)state;
 	assert_int_equal(c->engine.rate, 44100);
@@ -110,6 +115,8 @@ test_every_key(void **state)
 	assert_int_equal(c->pool.messages, 32);
 	assert_string_equal(c->control.socket, "/tmp/x.sock");
 	assert_string_equal(c->control.group, "staff");
+	assert_string_equal(c->files.recordings, "/srv/rec");
+	assert_string_equal(c->files.play, "/srv/a b:/usr/share/sounds/");
 	config_free(c);
 }
 
