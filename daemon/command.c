@@ -301,6 +301,12 @@ do_record(struct command_env *env, const struct proto_req *r,
 	    { 0, 0 } };
 	char err[1024];
 
+	/* A format that cannot be written: said before a file is made. */
+	if (sfout_check(r->path, env->engine->setup.rate,
+	    env->engine->setup.out_channels, err, sizeof(err)) != 0) {
+		error_reply(out, "%s", err);
+		return;
+	}
 	/* Not the file being played, even with --overwrite. */
 	if (env->player->in != NULL) {
 		t.keep.dev = sfin_info(env->player->in)->dev;

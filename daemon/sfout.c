@@ -92,13 +92,37 @@ vio_read(void *ptr, sf_count_t count, void *user)
 	return done;
 }
 
+/*
+ * libsndfile 1.2 writes a PEAK chunk into every float RF64 file (it
+ * ignores SFC_SET_ADD_PEAK_CHUNK there), and the chunk holds the time of
+ * writing: the same render would differ from run to run.  Its headers are
+ * written from offset 0, audio never is; the timestamp (after "PEAK",
+ * the size and the version) is zeroed in those writes.
+ */
+static void
+zero_peak_time(unsigned char *h, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i + 16 <= len; i++)
+		if (memcmp(h + i, "PEAK", 4) == 0)
+			memset(h + i + 12, 0, 4);
+}
+
 static sf_count_t
 vio_write(const void *ptr, sf_count_t count, void *user)
 {
 	struct sfout *out = user;
+	unsigned char header[4096];
 	sf_count_t done = 0;
 	ssize_t n;
 
+	if (count <= (sf_count_t)sizeof(header) &&
+	    lseek(out->fd, 0, SEEK_CUR) == 0) {
+		memcpy(header, ptr, (size_t)count);
+		zero_peak_time(header, (size_t)count);
+		ptr = header;
+	}
 	while (done < count) {
 		n = write(out->fd, (const char *)ptr + done,
 		    (size_t)(count - done));
@@ -493,6 +517,14 @@ sfout_open_fd(int fd, const char *path, double rate, unsigned channels,
 		return NULL;
 	}
 	return out;
+}
+
+int
+sfout_check(const char *path, double rate, unsigned channels, char *err,
+    size_t errlen)
+{
+	return spec_format(path, NULL, rate, channels, err, errlen) != 0 ?
+	    0 : -1;
 }
 
 int

@@ -57,6 +57,14 @@ struct sfout *sfout_open_spec(const char *path, enum sfout_mode mode,
 struct sfout *sfout_open_fd(int fd, const char *path, double rate,
     unsigned channels, char *err, size_t errlen);
 
+/*
+ * Whether sfout_open_fd would find a format for path at rate and
+ * channels: 0, or -1 with its message.  No I/O: to refuse before a file
+ * is created for nothing.
+ */
+int sfout_check(const char *path, double rate, unsigned channels, char *err,
+    size_t errlen);
+
 /* The libsndfile format (major | subtype) being written. */
 int sfout_format(const struct sfout *out);
 
