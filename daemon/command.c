@@ -278,6 +278,7 @@ do_play(struct command_env *env, const struct proto_req *r,
 	cJSON_AddStringToObject(o, "format", info->format);
 	cJSON_AddNumberToObject(o, "file_rate", info->rate);
 	cJSON_AddNumberToObject(o, "file_channels", info->channels);
+	cJSON_AddStringToObject(o, "channel_map", info->channel_map);
 }
 
 static void
