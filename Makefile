@@ -153,10 +153,11 @@ bench:
 	@sh tests/bench/run.sh
 
 # Ten minutes of the daemon under a hammering client and play/stop cycling
-# (SOAK_SECONDS to change); not part of make test.
+# (SOAK_SECONDS to change), then a render past 4 GiB (RF64); not part of
+# make test.
 soak: deps
 	@$(MAKE) --no-print-directory -s programs
-	@sh tests/soak.sh
+	@sh tests/soak.sh; s=$$?; sh tests/rf64.sh && exit $$s
 
 # Breaks the code on purpose, one mutation of tests/mutate/list at a time in
 # a scratch copy, and runs the test that must catch each; not part of make

@@ -159,11 +159,12 @@ enum section {
 	SEC_POOL,
 	SEC_CONTROL,
 	SEC_METRICS,
+	SEC_FILES,
 	SEC_STAGE	/* [stage.NAME]: the last of cfg->stages */
 };
-#define NFIXED 5	/* SEC_NONE..SEC_METRICS, to index by section */
+#define NFIXED 6	/* SEC_NONE..SEC_FILES, to index by section */
 static const char *const fixed_names[NFIXED] = {
-	"", "engine", "pool", "control", "metrics"
+	"", "engine", "pool", "control", "metrics", "files"
 };
 
 enum kind {
@@ -171,6 +172,8 @@ enum kind {
 	K_DOUBLE,	/* double in [min, max] */
 	K_BOOL,		/* int, 0 or 1 */
 	K_STRING,	/* char *, not empty, at most max bytes if max > 0 */
+	K_DIRS,		/* char *: absolute directories, ':' between them;
+			   at most max of them */
 	K_INPUT		/* engine.input and what comes with it */
 };
 
@@ -207,6 +210,9 @@ static const struct key keys[] = {
 	    OFF(control.monitor_group) },
 	{ SEC_METRICS, "listen", K_STRING, 0, SOCKET_MAX, 0,
 	    OFF(metrics.listen) },
+	{ SEC_FILES, "recordings", K_DIRS, 0, 1, 0, OFF(files.recordings) },
+	{ SEC_FILES, "play", K_DIRS, 0, CONFIG_FILES_MAX_PLAY, 0,
+	    OFF(files.play) },
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -363,6 +369,45 @@ set_input(struct parse *p, const char *value)
 
 /* ---- keys -------------------------------------------------------------- */
 
+/*
+ * A K_DIRS value: absolute paths, because the daemon runs in / and a
+ * client's path is resolved beneath them; ':' separates them as in PATH.
+ */
+static void
+set_dirs(struct parse *p, const struct key *k, const char *value)
+{
+	const char *section = fixed_names[p->section], *s = value, *colon;
+	unsigned n = 0;
+
+	if (*value == '\0') {
+		fail(p, p->line, "%s: %s: no value", section, k->name);
+		return;
+	}
+	for (;;) {
+		colon = strchr(s, ':');
+		if (*s != '/') {
+			fail(p, p->line, "%s: %s = %s: each directory must be "
+			    "an absolute path (starting with /)%s", section,
+			    k->name, value, k->max > 1 ? ", ':' between "
+			    "them" : "");
+			return;
+		}
+		n++;
+		if (colon == NULL)
+			break;
+		s = colon + 1;
+	}
+	if (n > k->max) {
+		fail(p, p->line, "%s: %s = %s: at most %g director%s",
+		    section, k->name, value, k->max, k->max > 1 ? "ies" :
+		    "y (no ':')");
+		return;
+	}
+	if (replace((char **)((char *)p->cfg + k->offset), value,
+	    strlen(value)) != 0)
+		fail(p, p->line, "out of memory");
+}
+
 static void
 set_fixed(struct parse *p, const char *name, const char *value)
 {
@@ -440,6 +485,9 @@ set_fixed(struct parse *p, const char *name, const char *value)
 		break;
 	case K_INPUT:
 		set_input(p, value);
+		break;
+	case K_DIRS:
+		set_dirs(p, k, value);
 		break;
 	}
 	if (!p->failed && k->offset == OFF(engine.rate)) {
@@ -628,7 +676,8 @@ header_line(struct parse *p, const char *s, size_t len, char *buf)
 				break;
 		if (i == NFIXED)
 			fail(p, p->line, "[%.*s]: unknown section (known: "
-			    "engine, pool, control, stage.NAME)", (int)n, name);
+			    "engine, pool, control, metrics, files, stage.NAME)",
+			    (int)n, name);
 		else if (p->section_line[i] != 0)
 			fail(p, p->line, "[%s]: already defined at line %u",
 			    fixed_names[i], p->section_line[i]);
@@ -686,7 +735,7 @@ key_line(struct parse *p, const char *s, size_t len)
 			    "in [%s]", key, home);
 		else
 			fail(p, p->line, "%.*s: outside any section; put it "
-			    "under [engine], [pool], [control] or "
+			    "under [engine], [pool], [control], [files] or "
 			    "[stage.NAME]", (int)kn, k);
 		return;
 	}
@@ -765,7 +814,9 @@ set_defaults(struct config *c)
 	c->engine.device = strdup("default");
 	c->control.socket = strdup(CONFIG_DEFAULT_SOCKET);
 	c->control.idle_timeout = 60;
-	return c->engine.device != NULL && c->control.socket != NULL ? 0 : -1;
+	c->files.recordings = strdup(CONFIG_DEFAULT_FILES);
+	return c->engine.device != NULL && c->control.socket != NULL &&
+	    c->files.recordings != NULL ? 0 : -1;
 }
 
 struct config *
@@ -876,6 +927,8 @@ config_free(struct config *c)
 	free(c->control.group);
 	free(c->control.monitor_group);
 	free(c->metrics.listen);
+	free(c->files.recordings);
+	free(c->files.play);
 	free(c->path);
 	free(c);
 }

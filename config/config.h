@@ -1,10 +1,10 @@
 /*
  * tidepool's config file: INI, parsed with libinih into plain structs.
  *
- * config/ knows the fixed sections ([engine], [pool], [control]) and checks
- * every key of them.  Of a [stage.NAME] section it knows only that it needs
- * a type; the other keys are kept as text with their line numbers, and the
- * daemon checks them against the processor's own parameter table when it
+ * config/ knows the fixed sections ([engine], [pool], [control], [files])
+ * and checks every key of them.  Of a [stage.NAME] section it knows only
+ * that it needs a type; the other keys are kept as text with their line
+ * numbers, and the daemon checks them against the processor's own parameter table when it
  * builds the chain.  No audio, no threads, no global state: every function
  * may be called from any thread but the real-time callback (they allocate
  * or call strtod), and two threads may parse at once.
@@ -83,6 +83,22 @@ struct config_metrics {
 				   off */
 };
 
+/*
+ * Where clients' files may be (see daemon/files.h).  The daemon runs as
+ * root in /: a client's path is opened beneath these directories only.
+ */
+#define CONFIG_DEFAULT_FILES "/var/lib/tidepool"	/* StateDirectory= */
+#define CONFIG_FILES_MAX_PLAY 16
+
+struct config_files {
+	char *recordings;	/* "record" creates files here (and "play"
+				   reads them); absolute; CONFIG_DEFAULT_FILES */
+	char *play;		/* more directories "play" may read, ':'
+				   between them (at most
+				   CONFIG_FILES_MAX_PLAY), absolute; NULL:
+				   none */
+};
+
 struct config {
 	char *path;		/* the path given to config_load, or the
 				   name given to config_parse */
@@ -90,6 +106,7 @@ struct config {
 	struct config_pool pool;
 	struct config_control control;
 	struct config_metrics metrics;
+	struct config_files files;
 	struct config_stage *stages;	/* the chain, in file order */
 	unsigned nstages;	/* entries in stages; 0: a pass-through */
 };

@@ -274,7 +274,7 @@ do_play(struct command_env *env, const struct proto_req *r,
 	cJSON *o;
 
 	if (player_start(env->player, env->engine, env->blocks, r->path,
-	    !r->once, err, sizeof(err)) != 0) {
+	    &env->view.cfg->files, !r->once, err, sizeof(err)) != 0) {
 		error_reply(out, "%s", err);
 		return;
 	}
@@ -285,6 +285,7 @@ do_play(struct command_env *env, const struct proto_req *r,
 	cJSON_AddStringToObject(o, "format", info->format);
 	cJSON_AddNumberToObject(o, "file_rate", info->rate);
 	cJSON_AddNumberToObject(o, "file_channels", info->channels);
+	cJSON_AddStringToObject(o, "channel_map", info->channel_map);
 }
 
 static void
@@ -304,9 +305,22 @@ static void
 do_record(struct command_env *env, const struct proto_req *r,
     struct command_reply *out)
 {
+	struct files_target t = { &env->view.cfg->files, r->overwrite,
+	    { 0, 0 } };
 	char err[1024];
 
-	if (recorder_start(env->recorder, env->engine, r->path, err,
+	/* A format that cannot be written: said before a file is made. */
+	if (sfout_check(r->path, env->engine->setup.rate,
+	    env->engine->setup.out_channels, err, sizeof(err)) != 0) {
+		error_reply(out, "%s", err);
+		return;
+	}
+	/* Not the file being played, even with --overwrite. */
+	if (env->player->in != NULL) {
+		t.keep.dev = sfin_info(env->player->in)->dev;
+		t.keep.ino = sfin_info(env->player->in)->ino;
+	}
+	if (recorder_start(env->recorder, env->engine, r->path, &t, err,
 	    sizeof(err)) != 0) {
 		error_reply(out, "%s", err);
 		return;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/files.h"
 #include "daemon/player.h"
 #include "rtpool/rtclock.h"
 
@@ -58,12 +59,19 @@ player_init(struct player *p, unsigned depth)
 
 int
 player_start(struct player *p, struct engine *e, struct rtpool *pool,
-    const char *path, int loop, char *err, size_t errlen)
+    const char *path, const struct config_files *dirs, int loop, char *err,
+    size_t errlen)
 {
-	struct sfin *in;
+	unsigned max = engine_block_capacity(e, e->setup.channels);
+	struct sfin *in = NULL;
+	int fd;
 
-	in = sfin_open(path, e->setup.rate, e->setup.channels,
-	    engine_block_capacity(e, e->setup.channels), err, errlen);
+	if (dirs == NULL)
+		in = sfin_open(path, e->setup.rate, e->setup.channels, max,
+		    err, errlen);
+	else if ((fd = files_open_read(dirs, path, err, errlen)) >= 0)
+		in = sfin_open_fd(fd, path, e->setup.rate, e->setup.channels,
+		    max, err, errlen);
 	if (in == NULL)
 		return -1;
 	player_stop(p);		/* a new generation for the new file */
@@ -207,8 +215,8 @@ player_send_configured(struct player *p, struct engine *e,
 		    0, 0);
 	case CONFIG_INPUT_FILE:
 		snprintf(desc, desclen, "file %s", en->input_path);
-		if (player_start(p, e, pool, en->input_path, en->loop, err,
-		    errlen) == 0) {
+		if (player_start(p, e, pool, en->input_path, NULL, en->loop,
+		    err, errlen) == 0) {
 			p->configured = 1;
 			return 0;
 		}

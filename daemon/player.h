@@ -49,13 +49,15 @@ void player_init(struct player *p, unsigned depth);
 
 /*
  * Starts playing path (resampled to the engine's rate, mapped to its
- * channels): queues its first blocks, then sends the source message.
- * Returns 0, or -1 with a message; whatever played before is stopped
- * either way.
+ * channels): queues its first blocks, then sends the source message.  A
+ * client's path is opened only within dirs (see daemon/files.h); NULL
+ * for the config's own input, which is trusted.  Returns 0, or -1 with a
+ * message; whatever played before is stopped either way.
  * Control thread.
  */
 int player_start(struct player *p, struct engine *e, struct rtpool *pool,
-    const char *path, int loop, char *err, size_t errlen);
+    const char *path, const struct config_files *dirs, int loop, char *err,
+    size_t errlen);
 
 /*
  * Stops: the file is closed and the generation moves on, so that the

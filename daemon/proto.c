@@ -8,6 +8,7 @@
  */
 #include <ctype.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,8 +37,8 @@ static const struct {
 	    "chain (looping unless --once)" },
 	[PROTO_STOP] = { "stop", "stop: stop playing; back to the "
 	    "configured input" },
-	[PROTO_RECORD] = { "record", "record FILE: record the processed "
-	    "output to FILE" },
+	[PROTO_RECORD] = { "record", "record [--overwrite] FILE: record the "
+	    "processed output to FILE, a new file unless --overwrite" },
 	[PROTO_RECORD_STOP] = { "record stop", "record stop: finish the "
 	    "recording (replies once the file is complete)" },
 	[PROTO_METRICS] = { "metrics", "metrics: Prometheus text format, "
@@ -198,16 +199,38 @@ parse_stats(const char **p, const char *end, struct proto_req *req,
 	return 0;
 }
 
+/* Skips blanks and then the option opt if it is there; 1 if it was. */
 static int
-parse_record(const char **p, const char *end, struct proto_req *req,
+option(const char **pp, const char *end, const char *opt)
+{
+	const char *p = *pp;
+	size_t n = strlen(opt);
+
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	*pp = p;
+	if ((size_t)(end - p) < n || strncmp(p, opt, n) != 0 ||
+	    (end - p != (ptrdiff_t)n && p[n] != ' ' && p[n] != '\t'))
+		return 0;
+	*pp = p + n;
+	return 1;
+}
+
+static int
+parse_record(const char **pp, const char *end, struct proto_req *req,
     char *err, size_t errlen)
 {
-	if (rest_of_line(*p, end, req->path, sizeof(req->path)) == 0) {
-		snprintf(err, errlen, "usage: record FILE | record stop");
+	const char *p = *pp;
+
+	req->overwrite = option(&p, end, "--overwrite");
+	if (rest_of_line(p, end, req->path, sizeof(req->path)) == 0) {
+		snprintf(err, errlen, "usage: record [--overwrite] FILE | "
+		    "record stop");
 		return -1;
 	}
-	req->cmd = strcmp(req->path, "stop") == 0 ? PROTO_RECORD_STOP :
-	    PROTO_RECORD;
+	/* "record --overwrite stop" is a file named stop. */
+	req->cmd = strcmp(req->path, "stop") == 0 && !req->overwrite ?
+	    PROTO_RECORD_STOP : PROTO_RECORD;
 	if (req->cmd == PROTO_RECORD_STOP)
 		req->path[0] = '\0';
 	return 1;

@@ -21,7 +21,7 @@ enum proto_cmd {
 	PROTO_RELOAD,		/* reload */
 	PROTO_PLAY,		/* play [--once] FILE */
 	PROTO_STOP,		/* stop */
-	PROTO_RECORD,		/* record FILE */
+	PROTO_RECORD,		/* record [--overwrite] FILE */
 	PROTO_RECORD_STOP,	/* record stop */
 	PROTO_METRICS,		/* metrics */
 	PROTO_HELP		/* help */
@@ -40,6 +40,7 @@ struct proto_req {
 	char param[64];		/* set, get; empty for "get STAGE" */
 	double value;		/* set */
 	int once;		/* play: do not loop */
+	int overwrite;		/* record: an existing file may go */
 	char path[PROTO_MAX_LINE]; /* play, record */
 };
 

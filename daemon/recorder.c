@@ -34,14 +34,18 @@ close_file(struct recorder *r)
 
 int
 recorder_start(struct recorder *r, struct engine *e, const char *path,
-    char *err, size_t errlen)
+    const struct files_target *t, char *err, size_t errlen)
 {
+	int fd;
+
 	if (r->state != RECORDER_OFF) {
 		snprintf(err, errlen, "already recording to %s; 'record "
 		    "stop' first", r->path);
 		return -1;
 	}
-	r->out = sfout_open(path, SFOUT_LIVE, e->setup.rate,
+	if ((fd = files_create(t, path, err, errlen)) < 0)
+		return -1;
+	r->out = sfout_open_fd(fd, path, e->setup.rate,
 	    e->setup.out_channels, err, errlen);
 	if (r->out == NULL)
 		return -1;

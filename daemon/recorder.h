@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "daemon/engine.h"
+#include "daemon/files.h"
 #include "daemon/sfout.h"
 
 enum recorder_state {
@@ -34,11 +35,12 @@ struct recorder {
 void recorder_init(struct recorder *r, unsigned depth);
 
 /*
- * Starts recording the engine's output to path.  Returns 0 or -1.
+ * Starts recording the engine's output to path, created as t allows (see
+ * daemon/files.h).  Returns 0 or -1 with a message.
  * Control thread.
  */
 int recorder_start(struct recorder *r, struct engine *e, const char *path,
-    char *err, size_t errlen);
+    const struct files_target *t, char *err, size_t errlen);
 
 /*
  * Asks the engine to stop; the file is finished when END arrives.

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <sndfile.h>
 #include <soxr.h>
 #include <stdio.h>
@@ -20,8 +21,20 @@
 #include "daemon/sfin.h"
 #include "daemon/spool.h"
 
+/* How the file's channels become the engine's (see sfin.h). */
+enum channel_map {
+	MAP_SAME,		/* as they are */
+	MAP_FEWER,		/* channel i to channel i, the rest silent */
+	MAP_MONO,		/* the one channel to every channel */
+	MAP_STEREO_MONO,	/* (L + R) / 2 */
+	MAP_51_STEREO,		/* ITU-R BS.775: L + .7071 C + .7071 Ls ... */
+	MAP_51_MONO		/* that, then (L' + R') / 2 */
+};
+
 struct sfin {
 	SNDFILE *sf;
+	enum channel_map map;
+	int fd;			/* ours to close after sf; -1: sf's own */
 	struct sfin_info info;
 	char *path;
 	unsigned out_channels;
@@ -74,6 +87,48 @@ truncated(SNDFILE *sf, long long *promised, long long *holds)
 }
 
 /*
+ * The one rule for a file whose channels differ from the engine's: fewer
+ * go channel by channel (a mono file to every channel), the rest silent;
+ * more only by a standard downmix (stereo to mono, 5.1 to stereo or
+ * mono); anything else is refused, never cut.  0, or -1 with a message.
+ */
+static int
+pick_map(struct sfin *in, const char *path, char *err, size_t errlen)
+{
+	unsigned fc = in->info.channels, oc = in->out_channels;
+
+	if (fc == oc)
+		in->map = MAP_SAME;
+	else if (fc == 1)
+		in->map = MAP_MONO;
+	else if (fc < oc)
+		in->map = MAP_FEWER;
+	else if (fc == 2 && oc == 1)
+		in->map = MAP_STEREO_MONO;
+	else if (fc == 6 && oc == 2)
+		in->map = MAP_51_STEREO;
+	else if (fc == 6 && oc == 1)
+		in->map = MAP_51_MONO;
+	else {
+		snprintf(err, errlen, "%s: %u channels, the engine %u: a file "
+		    "with more channels than the engine plays only as stereo "
+		    "into mono or 5.1 (6 channels) into stereo or mono; "
+		    "convert it first (sox FILE -c %u OUT.wav remixes)", path,
+		    fc, oc, oc);
+		return -1;
+	}
+	snprintf(in->info.channel_map, sizeof(in->info.channel_map), "%s",
+	    in->map == MAP_SAME ? "as is" : in->map == MAP_MONO ?
+	    "mono to every channel" : in->map == MAP_FEWER ?
+	    "channel by channel, the rest silent" :
+	    in->map == MAP_STEREO_MONO ? "stereo downmix: (L+R)/2" :
+	    in->map == MAP_51_STEREO ? "5.1 downmix to stereo (ITU-R "
+	    "BS.775, LFE left out)" : "5.1 downmix to mono (ITU-R BS.775, "
+	    "LFE left out)");
+	return 0;
+}
+
+/*
  * Takes over sf, opened on path (or what stands for it), and makes it
  * ready to read: the checks and buffers that do not depend on where the
  * bytes come from.  Closes sf and returns NULL on failure.
@@ -96,9 +151,15 @@ setup(SNDFILE *sf, const SF_INFO *sip, const char *path, double out_rate,
 		return NULL;
 	}
 	in->sf = sf;
-	if (si.channels < 1 || si.channels > 64 || si.samplerate < 1) {
-		snprintf(err, errlen, "%s: %d channels at %d Hz is not "
-		    "supported", path, si.channels, si.samplerate);
+	in->fd = -1;
+	/* Before anything is sized from them: a header may claim anything
+	   (an 88-byte WAV at 1 Hz once asked for 700 MB of buffers). */
+	if (si.channels < 1 || si.channels > SFIN_MAX_CHANNELS ||
+	    si.samplerate < SFIN_MIN_RATE || si.samplerate > SFIN_MAX_RATE) {
+		snprintf(err, errlen, "%s: %d channels at %d Hz: tidepool "
+		    "reads files of 1 to %d channels at %d to %d Hz", path,
+		    si.channels, si.samplerate, SFIN_MAX_CHANNELS,
+		    SFIN_MIN_RATE, SFIN_MAX_RATE);
 		goto fail;
 	}
 	{
@@ -122,14 +183,22 @@ setup(SNDFILE *sf, const SF_INFO *sip, const char *path, double out_rate,
 	describe_format(si.format, in->info.format, sizeof(in->info.format));
 	in->out_rate = out_rate > 0 ? out_rate : si.samplerate;
 	in->out_channels = out_channels ? out_channels : (unsigned)si.channels;
+	if (pick_map(in, path, err, errlen) != 0)
+		goto fail;
 	/* Read floats in [-1, 1] whatever the file's integer width. */
 	sf_command(in->sf, SFC_SET_NORM_FLOAT, NULL, SF_TRUE);
 
 	in->chunk = max_frames;
 	ratio = in->out_rate / in->info.rate;
 	if (ratio != 1.0) {
-		/* Enough output room for one chunk at any ratio. */
-		in->out_cap = (size_t)((double)in->chunk * ratio) + 64;
+		/* Upsampling reads fewer file frames at a time, so that one
+		   chunk's output, not the file's rate, sizes the buffer. */
+		if (ratio > 1.0) {
+			in->chunk = (unsigned)((double)max_frames / ceil(ratio));
+			if (in->chunk < 1)
+				in->chunk = 1;
+		}
+		in->out_cap = (size_t)ceil((double)in->chunk * ratio) + 64;
 		io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I);
 		q = soxr_quality_spec(SOXR_HQ, 0);
 		in->soxr = soxr_create(in->info.rate, in->out_rate,
@@ -245,6 +314,8 @@ sfin_open_spec(const char *path, const struct sfin_spec *spec,
     double out_rate, unsigned out_channels, unsigned max_frames, char *err,
     size_t errlen)
 {
+	struct sfin *in;
+	struct stat st;
 	SNDFILE *sf;
 	SF_INFO si;
 	/* Asked now: a failed sf_open("-") closes standard input. */
@@ -275,8 +346,63 @@ sfin_open_spec(const char *path, const struct sfin_spec *spec,
 	   libsndfile put a placeholder there.  Its end is where it ends. */
 	if (stream)
 		si.frames = SF_COUNT_MAX;
-	return setup(sf, &si, path, out_rate, out_channels, max_frames, err,
+	in = setup(sf, &si, path, out_rate, out_channels, max_frames, err,
 	    errlen);
+	if (in != NULL && !stream && stat(path, &st) == 0) {
+		in->info.dev = (uint64_t)st.st_dev;
+		in->info.ino = (uint64_t)st.st_ino;
+	}
+	return in;
+}
+
+struct sfin *
+sfin_open_fd(int fd, const char *name, double out_rate,
+    unsigned out_channels, unsigned max_frames, char *err, size_t errlen)
+{
+	struct sfin *in;
+	struct stat st;
+	SNDFILE *sf;
+	SF_INFO si;
+	int stream;
+
+	if (fstat(fd, &st) != 0) {
+		snprintf(err, errlen, "%s: cannot read: %s", name,
+		    strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s: a directory, not a file", name);
+		close(fd);
+		return NULL;
+	}
+	stream = !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode);
+	memset(&si, 0, sizeof(si));
+	/* The descriptor stays ours: libsndfile's error paths differ on
+	   whether they close it. */
+	sf = sf_open_fd(fd, SFM_READ, &si, SF_FALSE);
+	if (sf == NULL) {
+		if (stream)
+			open_error(name, 1, err, errlen);
+		else
+			snprintf(err, errlen, "%s: not an audio file "
+			    "libsndfile can read (%s)", name,
+			    sf_strerror(NULL));
+		close(fd);
+		return NULL;
+	}
+	if (stream)
+		si.frames = SF_COUNT_MAX;
+	in = setup(sf, &si, name, out_rate, out_channels, max_frames, err,
+	    errlen);
+	if (in == NULL) {
+		close(fd);
+		return NULL;
+	}
+	in->fd = fd;
+	in->info.dev = (uint64_t)st.st_dev;
+	in->info.ino = (uint64_t)st.st_ino;
+	return in;
 }
 
 struct sfin *
@@ -304,21 +430,48 @@ sfin_info(const struct sfin *in)
 	return &in->info;
 }
 
-/* File frames -> out channels. */
+/* File frames -> out channels, by the rule pick_map chose. */
 static void
 map_channels(const struct sfin *in, const float *src, float *dst, size_t n)
 {
+	/* 1/sqrt(2): the centre and surrounds at -3 dB, as BS.775 has. */
+	const float k = 0.70710678f;
 	unsigned fc = in->info.channels, oc = in->out_channels, c;
+	const float *f;
+	float l, r;
 	size_t i;
 
-	if (fc == oc) {
-		memcpy(dst, src, sizeof(float) * n * oc);
-		return;
+	for (i = 0; i < n; i++) {
+		f = src + i * fc;
+		switch (in->map) {
+		case MAP_SAME:
+			memcpy(dst + i * oc, f, sizeof(float) * oc);
+			break;
+		case MAP_MONO:
+			for (c = 0; c < oc; c++)
+				dst[i * oc + c] = f[0];
+			break;
+		case MAP_FEWER:
+			for (c = 0; c < oc; c++)
+				dst[i * oc + c] = c < fc ? f[c] : 0.0f;
+			break;
+		case MAP_STEREO_MONO:
+			dst[i] = 0.5f * (f[0] + f[1]);
+			break;
+		case MAP_51_STEREO:
+		case MAP_51_MONO:
+			/* WAV's order: L R C LFE Ls Rs. */
+			l = f[0] + k * f[2] + k * f[4];
+			r = f[1] + k * f[2] + k * f[5];
+			if (in->map == MAP_51_MONO)
+				dst[i] = 0.5f * (l + r);
+			else {
+				dst[i * 2] = l;
+				dst[i * 2 + 1] = r;
+			}
+			break;
+		}
 	}
-	for (i = 0; i < n; i++)
-		for (c = 0; c < oc; c++)
-			dst[i * oc + c] = fc == 1 ? src[i] :
-			    c < fc ? src[i * fc + c] : 0.0f;
 }
 
 /*
@@ -470,6 +623,8 @@ sfin_close(struct sfin *in)
 		return;
 	if (in->sf != NULL)
 		sf_close(in->sf);
+	if (in->fd >= 0)
+		close(in->fd);
 	soxr_delete(in->soxr);
 	free(in->filebuf);
 	free(in->mapbuf);

@@ -20,6 +20,10 @@ struct sfin_info {
 	int64_t frames;		/* as the header says; -1 if unknown */
 	int estimated;		/* frames is the decoder's guess (MP3) */
 	char format[64];	/* "WAV float", "FLAC 24 bit" ... */
+	char channel_map[64];	/* how its channels become the output's */
+	uint64_t dev, ino;	/* which file (st_dev, st_ino), so that
+				   nothing overwrites it while it plays;
+				   0, 0 when not a file */
 };
 
 /* What the input is said to be (sox's -t; -r, -c, -b, -e for raw). */
@@ -31,14 +35,34 @@ struct sfin_spec {
 	int channels;		/* raw */
 };
 
+/* What a file may claim; anything else is refused before it sizes a
+   buffer.  The rate's bounds keep a resampling ratio at most 384. */
+#define SFIN_MIN_RATE 1000
+#define SFIN_MAX_RATE 768000
+#define SFIN_MAX_CHANNELS 64
+
 /*
  * Opens path for reading frames at out_rate with out_channels (0 for both
- * keep the file's own).  A mono file is copied to every channel; otherwise
- * channel i comes from file channel i, and channels the file lacks are
- * silent.  max_frames bounds one sfin_read.  Returns NULL with a message
- * naming the file and what is wrong.
+ * keep the file's own).  One rule maps the file's channels onto
+ * out_channels: a mono file goes to every channel; a file with fewer
+ * channels goes channel by channel, the rest silent; one with more is
+ * downmixed only where a standard says how (stereo to mono: (L+R)/2; 5.1,
+ * in WAV's order L R C LFE Ls Rs, to stereo by ITU-R BS.775: L + 0.7071 C
+ * + 0.7071 Ls, R + 0.7071 C + 0.7071 Rs, the LFE left out as BS.775 does,
+ * and to mono as the mean of those two) and refused otherwise, with both
+ * counts named.  max_frames bounds one sfin_read.  Returns NULL with a
+ * message naming the file and what is wrong.
  */
 struct sfin *sfin_open(const char *path, double out_rate,
+    unsigned out_channels, unsigned max_frames, char *err, size_t errlen);
+
+/*
+ * sfin_open for a descriptor opened for reading (see daemon/files.h); the
+ * sfin owns fd from here on, and closes it on failure too.  name stands
+ * for the path in messages.  A descriptor that cannot seek (a FIFO) is
+ * read as a stream: only the types listed at sfin_open_spec.
+ */
+struct sfin *sfin_open_fd(int fd, const char *name, double out_rate,
     unsigned out_channels, unsigned max_frames, char *err, size_t errlen);
 
 /*

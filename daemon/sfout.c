@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -44,6 +45,109 @@ struct sfout {
 	int *qbuf;		/* QUANT_FRAMES x channels, left-justified */
 	int spool_fd;		/* a stream written via this file; -1: not */
 	int stream_fd;		/* where the spooled file goes at commit */
+	int fd;			/* what libsndfile writes through vio (the
+				   file, the temporary or the spool); -1: it
+				   writes a stream itself (sf_open_fd) */
+	int own_fd;		/* fd is closed here (not the spool's) */
+	int werr;		/* errno of the first failed write; 0 */
+};
+
+/*
+ * libsndfile's file I/O goes through these, so that every write error is
+ * seen: some of its codecs (Vorbis, MP3) drop the result of a short
+ * write, and a full disk would leave an empty file behind a success.
+ */
+static sf_count_t
+vio_length(void *user)
+{
+	struct sfout *out = user;
+	struct stat st;
+
+	return fstat(out->fd, &st) == 0 ? (sf_count_t)st.st_size : -1;
+}
+
+static sf_count_t
+vio_seek(sf_count_t offset, int whence, void *user)
+{
+	struct sfout *out = user;
+
+	return (sf_count_t)lseek(out->fd, (off_t)offset, whence);
+}
+
+static sf_count_t
+vio_read(void *ptr, sf_count_t count, void *user)
+{
+	struct sfout *out = user;
+	sf_count_t done = 0;
+	ssize_t n;
+
+	while (done < count) {
+		n = read(out->fd, (char *)ptr + done, (size_t)(count - done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		done += n;
+	}
+	return done;
+}
+
+/*
+ * libsndfile 1.2 writes a PEAK chunk into every float RF64 file (it
+ * ignores SFC_SET_ADD_PEAK_CHUNK there), and the chunk holds the time of
+ * writing: the same render would differ from run to run.  Its headers are
+ * written from offset 0, audio never is; the timestamp (after "PEAK",
+ * the size and the version) is zeroed in those writes.
+ */
+static void
+zero_peak_time(unsigned char *h, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i + 16 <= len; i++)
+		if (memcmp(h + i, "PEAK", 4) == 0)
+			memset(h + i + 12, 0, 4);
+}
+
+static sf_count_t
+vio_write(const void *ptr, sf_count_t count, void *user)
+{
+	struct sfout *out = user;
+	unsigned char header[4096];
+	sf_count_t done = 0;
+	ssize_t n;
+
+	if (count <= (sf_count_t)sizeof(header) &&
+	    lseek(out->fd, 0, SEEK_CUR) == 0) {
+		memcpy(header, ptr, (size_t)count);
+		zero_peak_time(header, (size_t)count);
+		ptr = header;
+	}
+	while (done < count) {
+		n = write(out->fd, (const char *)ptr + done,
+		    (size_t)(count - done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (out->werr == 0)
+				out->werr = n < 0 ? errno : ENOSPC;
+			break;
+		}
+		done += n;
+	}
+	return done;
+}
+
+static sf_count_t
+vio_tell(void *user)
+{
+	struct sfout *out = user;
+
+	return (sf_count_t)lseek(out->fd, 0, SEEK_CUR);
+}
+
+static SF_VIRTUAL_IO vio = {
+	vio_length, vio_seek, vio_read, vio_write, vio_tell
 };
 
 int
@@ -153,27 +257,48 @@ spec_format(const char *path, const struct sfout_spec *spec, double rate,
 	return format;
 }
 
-/* Opens the descriptor to write to: a temporary name, the target, stdout. */
+/*
+ * A new temporary file beside the target (the same folder, so the rename
+ * is atomic), created with mode 0666 less the umask as the target would
+ * be: mkstemp's 0600 would outlive the rename.
+ */
 static int
-open_fd(struct sfout *out, int stream)
+open_temp(struct sfout *out)
 {
-	size_t n;
+	size_t n = strlen(out->path) + 32;
+	uint64_t r;
+	int fd, i;
 
-	if (stream)
-		return strcmp(out->path, "-") == 0 ? STDOUT_FILENO :
-		    open(out->path, O_WRONLY | O_CLOEXEC);
-	if (out->mode == SFOUT_LIVE)
-		return open(out->path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
-		    0644);
-	n = strlen(out->path) + 32;
 	out->tmp = malloc(n);
 	if (out->tmp == NULL) {
 		errno = ENOMEM;
 		return -1;
 	}
-	/* Same folder, so the rename is atomic. */
-	snprintf(out->tmp, n, "%s.partial-XXXXXX", out->path);
-	return mkstemp(out->tmp);
+	for (i = 0; i < 100; i++) {
+		if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
+			r = (uint64_t)getpid() * 0x9e3779b97f4a7c15ull +
+			    (uint64_t)i;
+		snprintf(out->tmp, n, "%s.partial-%06x", out->path,
+		    (unsigned)(r & 0xffffff));
+		fd = open(out->tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
+		    0666);
+		if (fd >= 0 || errno != EEXIST)
+			return fd;
+	}
+	return -1;
+}
+
+/* Opens the descriptor to write to: a temporary name, the target, stdout. */
+static int
+open_fd(struct sfout *out, int stream)
+{
+	if (stream)
+		return strcmp(out->path, "-") == 0 ? STDOUT_FILENO :
+		    open(out->path, O_WRONLY | O_CLOEXEC);
+	if (out->mode == SFOUT_LIVE)
+		return open(out->path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
+		    0666);
+	return open_temp(out);
 }
 
 /* Sets up quantizing here, for integers narrower than libsndfile's 32. */
@@ -225,26 +350,56 @@ spool_stream(struct sfout *out, int fd, char *err, size_t errlen)
 	return tmp;
 }
 
-/* sf_open_fd and the commands every file gets; 0, or -1 with a message. */
+/*
+ * Formats whose header libsndfile can rewrite in place after every write
+ * (SFC_SET_UPDATE_HEADER_AUTO), so that a recording cut off by a crash
+ * stays a valid file.  Not Ogg: its "header" is the codec's setup
+ * packets, and writing them again after every block buried the audio
+ * under copies of them.  Not MP3 (no header to update) and not FLAC
+ * (libFLAC writes its STREAMINFO once, at the end).
+ */
+static int
+updates_header(int format)
+{
+	int major = format & SF_FORMAT_TYPEMASK;
+
+	return major != SF_FORMAT_OGG && major != SF_FORMAT_MPEG &&
+	    major != SF_FORMAT_FLAC;
+}
+
+/*
+ * Opens libsndfile on fd and gives every file its commands; 0, or -1 with
+ * a message.  A file (not a stream) is written through vio, so every
+ * write error is seen; WAV becomes RF64 past 4 GiB, where its 32-bit
+ * sizes would wrap (libsndfile keeps it plain WAV below that).
+ */
 static int
 open_sf(struct sfout *out, int fd, int stream, double rate, char *err,
     size_t errlen)
 {
 	SF_INFO si;
+	int rf64;
 
 	if (stream && !streams_out(out->format)) {
 		if ((fd = spool_stream(out, fd, err, errlen)) < 0)
 			return -1;
 		stream = 0;
 	}
+	rf64 = !stream && (out->format & SF_FORMAT_TYPEMASK) == SF_FORMAT_WAV;
 	memset(&si, 0, sizeof(si));
 	si.samplerate = (int)rate;
 	si.channels = (int)out->channels;
-	si.format = out->format;
-	/* stdout stays open for whoever else writes to it (nobody); the
-	   spool file stays open to be copied at commit. */
-	out->sf = sf_open_fd(fd, SFM_WRITE, &si, fd == STDOUT_FILENO ||
-	    fd == out->spool_fd ? SF_FALSE : SF_TRUE);
+	si.format = rf64 ? (out->format & ~SF_FORMAT_TYPEMASK) |
+	    SF_FORMAT_RF64 : out->format;
+	if (stream) {
+		/* stdout stays open for whoever else writes to it. */
+		out->sf = sf_open_fd(fd, SFM_WRITE, &si,
+		    fd == STDOUT_FILENO ? SF_FALSE : SF_TRUE);
+	} else {
+		out->fd = fd;
+		out->own_fd = fd != out->spool_fd;
+		out->sf = sf_open_virtual(&vio, SFM_WRITE, &si, out);
+	}
 	if (out->sf == NULL) {
 		if (stream)
 			snprintf(err, errlen, "%s: cannot write this format "
@@ -253,12 +408,15 @@ open_sf(struct sfout *out, int fd, int stream, double rate, char *err,
 			    "flac)", out->path, sf_strerror(NULL));
 		else
 			snprintf(err, errlen, "%s: cannot write: %s",
-			    out->path, sf_strerror(NULL));
-		if (fd != STDOUT_FILENO && fd != out->spool_fd)
+			    out->path, out->werr != 0 ? strerror(out->werr) :
+			    sf_strerror(NULL));
+		if (stream && fd != STDOUT_FILENO)
 			close(fd);
 		return -1;
 	}
-	if (out->mode == SFOUT_LIVE && !stream)
+	if (rf64)
+		sf_command(out->sf, SFC_RF64_AUTO_DOWNGRADE, NULL, SF_TRUE);
+	if (out->mode == SFOUT_LIVE && !stream && updates_header(out->format))
 		sf_command(out->sf, SFC_SET_UPDATE_HEADER_AUTO, NULL, SF_TRUE);
 	/* The PEAK chunk carries a timestamp: without it the same input
 	   renders to the same bytes, every time. */
@@ -277,13 +435,14 @@ sfout_open(const char *path, enum sfout_mode mode, double rate,
 	    errlen);
 }
 
-struct sfout *
-sfout_open_spec(const char *path, enum sfout_mode mode, double rate,
+/* A new sfout for path, its format chosen; NULL with a message. */
+static struct sfout *
+new_out(const char *path, enum sfout_mode mode, double rate,
     unsigned channels, const struct sfout_spec *spec, char *err,
     size_t errlen)
 {
 	struct sfout *out;
-	int fd, format, stream = is_stream(path);
+	int format;
 
 	format = spec_format(path, spec, rate, channels, err, errlen);
 	if (format == 0)
@@ -297,12 +456,26 @@ sfout_open_spec(const char *path, enum sfout_mode mode, double rate,
 	out->mode = mode;
 	out->format = format;
 	out->channels = channels;
-	out->spool_fd = out->stream_fd = -1;
+	out->spool_fd = out->stream_fd = out->fd = -1;
 	if (setup_quantizer(out, spec) != 0) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		sfout_abort(out);
 		return NULL;
 	}
+	return out;
+}
+
+struct sfout *
+sfout_open_spec(const char *path, enum sfout_mode mode, double rate,
+    unsigned channels, const struct sfout_spec *spec, char *err,
+    size_t errlen)
+{
+	struct sfout *out;
+	int fd, stream = is_stream(path);
+
+	out = new_out(path, mode, rate, channels, spec, err, errlen);
+	if (out == NULL)
+		return NULL;
 	fd = open_fd(out, stream);
 	if (fd < 0) {
 		snprintf(err, errlen, "%s: cannot write: %s", path,
@@ -317,6 +490,41 @@ sfout_open_spec(const char *path, enum sfout_mode mode, double rate,
 		return NULL;
 	}
 	return out;
+}
+
+struct sfout *
+sfout_open_fd(int fd, const char *path, double rate, unsigned channels,
+    char *err, size_t errlen)
+{
+	struct sfout *out;
+
+	out = new_out(path, SFOUT_LIVE, rate, channels, NULL, err, errlen);
+	if (out == NULL) {
+		close(fd);
+		return NULL;
+	}
+	/* Only now that the format is known to work may an existing file
+	   (record --overwrite) lose what it held. */
+	if (ftruncate(fd, 0) != 0) {
+		snprintf(err, errlen, "%s: cannot write: %s", path,
+		    strerror(errno));
+		close(fd);
+		sfout_abort(out);
+		return NULL;
+	}
+	if (open_sf(out, fd, 0, rate, err, errlen) != 0) {
+		sfout_abort(out);
+		return NULL;
+	}
+	return out;
+}
+
+int
+sfout_check(const char *path, double rate, unsigned channels, char *err,
+    size_t errlen)
+{
+	return spec_format(path, NULL, rate, channels, err, errlen) != 0 ?
+	    0 : -1;
 }
 
 int
@@ -392,9 +600,10 @@ sfout_write(struct sfout *out, const float *buf, size_t frames, char *err,
 
 	n = out->qbits != 0 ? write_quantized(out, buf, frames) :
 	    sf_writef_float(out->sf, buf, (sf_count_t)frames);
-	if (n != (sf_count_t)frames) {
+	if (n != (sf_count_t)frames || out->werr != 0) {
 		snprintf(err, errlen, "%s: write failed after %zu frames: %s",
-		    out->path, out->frames, sf_strerror(out->sf));
+		    out->path, out->frames, out->werr != 0 ?
+		    strerror(out->werr) : sf_strerror(out->sf));
 		return -1;
 	}
 	out->frames += frames;
@@ -413,16 +622,49 @@ sfout_temp_path(const struct sfout *out)
 	return out == NULL ? NULL : out->tmp;
 }
 
+/* Flushes what libsndfile holds and the file to the disk; 0 or -1. */
+static int
+finish(struct sfout *out, char *err, size_t errlen)
+{
+	int rc = sf_close(out->sf);
+
+	out->sf = NULL;
+	if (out->werr != 0) {
+		snprintf(err, errlen, "%s: write failed after %zu frames: %s",
+		    out->path, out->frames, strerror(out->werr));
+		return -1;
+	}
+	if (rc != 0) {
+		snprintf(err, errlen, "%s: closing failed: %s", out->path,
+		    sf_error_number(rc));
+		return -1;
+	}
+	if (out->fd < 0)
+		return 0;
+	/* A file that says it is done is on the disk: a full disk or an
+	   I/O error can still show up here, and must not be a success. */
+	if (fsync(out->fd) != 0 && errno != EINVAL && errno != EROFS) {
+		snprintf(err, errlen, "%s: cannot sync to the disk: %s",
+		    out->path, strerror(errno));
+		return -1;
+	}
+	if (out->own_fd) {
+		rc = close(out->fd);
+		out->fd = -1;
+		if (rc != 0) {
+			snprintf(err, errlen, "%s: closing failed: %s",
+			    out->path, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int
 sfout_commit(struct sfout *out, char *err, size_t errlen)
 {
-	int rc = 0;
+	int rc = finish(out, err, errlen);
 
-	if (sf_close(out->sf) != 0) {
-		snprintf(err, errlen, "%s: closing failed", out->path);
-		rc = -1;
-	}
-	out->sf = NULL;
 	if (rc == 0 && out->spool_fd >= 0 &&
 	    (lseek(out->spool_fd, 0, SEEK_SET) != 0 ||
 	    spool_copy(out->spool_fd, out->stream_fd, out->path, err,
@@ -448,6 +690,8 @@ sfout_abort(struct sfout *out)
 		return;
 	if (out->sf != NULL)
 		sf_close(out->sf);
+	if (out->fd >= 0 && out->own_fd)
+		close(out->fd);
 	if (out->tmp != NULL)
 		unlink(out->tmp);
 	if (out->spool_fd >= 0)

@@ -47,6 +47,24 @@ struct sfout *sfout_open_spec(const char *path, enum sfout_mode mode,
     double rate, unsigned channels, const struct sfout_spec *spec,
     char *err, size_t errlen);
 
+/*
+ * A recording on a descriptor opened for writing (see daemon/files.h),
+ * in SFOUT_LIVE mode, the format chosen from path's extension (path is
+ * used for that and in messages only).  fd is truncated once the format
+ * is known to work, and belongs to the sfout from the call on (closed on
+ * failure too).  Returns NULL with a message.
+ */
+struct sfout *sfout_open_fd(int fd, const char *path, double rate,
+    unsigned channels, char *err, size_t errlen);
+
+/*
+ * Whether sfout_open_fd would find a format for path at rate and
+ * channels: 0, or -1 with its message.  No I/O: to refuse before a file
+ * is created for nothing.
+ */
+int sfout_check(const char *path, double rate, unsigned channels, char *err,
+    size_t errlen);
+
 /* The libsndfile format (major | subtype) being written. */
 int sfout_format(const struct sfout *out);
 
@@ -58,9 +76,11 @@ int sfout_write(struct sfout *out, const float *buf, size_t frames,
 size_t sfout_frames(const struct sfout *out);
 
 /*
- * Finishes the file: closes it and, in SFOUT_ATOMIC mode, renames it into
- * place.  Returns 0, or -1 with a message (and no file left behind).
- * Frees out either way.
+ * Finishes the file: flushes and closes it, syncs it to the disk and, in
+ * SFOUT_ATOMIC mode, renames it into place.  Returns 0, or -1 with a
+ * message if any write, the close or the sync failed (ATOMIC: and no
+ * file left behind; LIVE: the file keeps what was written).  Frees out
+ * either way.
  */
 int sfout_commit(struct sfout *out, char *err, size_t errlen);
 

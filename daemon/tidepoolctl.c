@@ -45,8 +45,8 @@ usage(FILE *f)
 	    "  -h, --help     this text;  --version  tidepool's version\n"
 	    "commands: status, stats, stats reset, set STAGE.PARAM VALUE, "
 	    "get STAGE[.PARAM],\n"
-	    "  chain, reload, play [--once] FILE, stop, record FILE, record "
-	    "stop, metrics, help\n", CONFIG_DEFAULT_SOCKET);
+	    "  chain, reload, play [--once] FILE, stop, record [--overwrite] "
+	    "FILE,\n  record stop, metrics, help\n", CONFIG_DEFAULT_SOCKET);
 }
 
 static int

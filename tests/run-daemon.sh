@@ -52,6 +52,20 @@ if ! mkdir -p "$(dirname "$sock")" 2>/dev/null || \
 	sed "s|^socket *=.*|socket = $sock|" "$CONFIG" >"$(dirname "$sock")/run.conf"
 	CONFIG=$(dirname "$sock")/run.conf
 fi
+# Clients' files: a folder under the build tree, not /var/lib/tidepool.
+files=$PWD/build/run-files
+mkdir -p "$files"
+run_conf=build/run.conf
+if grep -q "^recordings *=" "$CONFIG"; then
+	sed "s|^recordings *=.*|recordings = $files|" "$CONFIG" >"$run_conf"
+elif grep -q "^\[files\]" "$CONFIG"; then
+	sed "/^\[files\]/a recordings = $files" "$CONFIG" >"$run_conf"
+else
+	{ cat "$CONFIG"; printf '\n[files]\nrecordings = %s\n' "$files"; } \
+	    >"$run_conf"
+fi
+CONFIG=$run_conf
+echo "make run: play and record files in $files" >&2
 echo "make run: tidepoold -c $CONFIG; in another terminal:" >&2
 echo "  $BIN/tidepoolctl -s $sock stats --watch" >&2
 "$BIN/tidepoold" -c "$CONFIG"

@@ -21,6 +21,9 @@ loop = $3
 
 [control]
 socket = $T/control.sock
+
+[files]
+recordings = $T
 CONF
 }
 

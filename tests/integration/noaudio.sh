@@ -17,6 +17,9 @@ input = tone:440
 [control]
 socket = $T/control.sock
 
+[files]
+recordings = $T
+
 [stage.vol]
 type = gain
 gain = -3

@@ -40,6 +40,13 @@ echo "# residual against sox (highpass, equalizer, gain): $res dBFS"
 below "$res" -145
 check $? "agrees with sox's highpass+equalizer+gain below -145 dBFS ($res)"
 
+# A WAV keeps room for RF64's header (a JUNK chunk where ds64 goes), so
+# that past 4 GiB it becomes RF64 in place; below, it stays plain RIFF.
+# tests/rf64.sh (make soak) renders past 4 GiB.
+[ "$(head -c 4 "$T/out.wav")" = RIFF ] &&
+    [ "$(tail -c +9 "$T/out.wav" | head -c 8)" = WAVEJUNK ]
+check $? "a WAV render is RIFF with room for RF64: $(head -c 16 "$T/out.wav" | tr -c '[:print:]' .)"
+
 $R -q -c "$T/chain.conf" -b 64 "$T/noise.wav" "$T/b64.wav" &&
     $R -q -c "$T/chain.conf" -b 4096 "$T/noise.wav" "$T/b4096.wav"
 check $? "renders with -b 64 and -b 4096"

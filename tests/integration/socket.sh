@@ -23,6 +23,8 @@ period = 64
 socket = $T/control.sock
 group = $G
 idle_timeout = 2
+[files]
+recordings = $T
 [stage.vol]
 type = gain
 CONF

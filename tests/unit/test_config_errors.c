@@ -102,6 +102,23 @@ test_strings(void **state)
 	    "t.conf:2: control: socket: no value");
 	fails_with("[control]\ngroup =\n",
 	    "t.conf:2: control: group: no value");
+	/* Clients' paths resolve beneath these: the daemon runs in /. */
+	fails_with("[files]\nrecordings = rec\n", "t.conf:2: files: "
+	    "recordings = rec: each directory must be an absolute path "
+	    "(starting with /)");
+	fails_with("[files]\nrecordings = /a:/b\n", "t.conf:2: files: "
+	    "recordings = /a:/b: at most 1 directory (no ':')");
+	fails_with("[files]\nplay = /a:b\n", "t.conf:2: files: play = /a:b: "
+	    "each directory must be an absolute path (starting with /), ':' "
+	    "between them");
+	fails_with("[files]\nplay = /a::/b\n", "t.conf:2: files: play = "
+	    "/a::/b: each directory must be an absolute path (starting with "
+	    "/), ':' between them");
+	fails_with("[files]\nplay =\n", "t.conf:2: files: play: no value");
+	fails_with("[files]\nplay = /1:/2:/3:/4:/5:/6:/7:/8:/9:/10:/11:/12:"
+	    "/13:/14:/15:/16:/17\n", "t.conf:2: files: play = /1:/2:/3:/4:/5:"
+	    "/6:/7:/8:/9:/10:/11:/12:/13:/14:/15:/16:/17: at most 16 "
+	    "directories");
 	/* A Unix socket path has at most 107 bytes. */
 	memset(path, 'a', 108);
 	path[0] = '/';
@@ -179,15 +196,17 @@ test_unknown(void **state)
 	fails_with("[control]\nuser = x\n", "t.conf:2: control: user: unknown "
 	    "key (known: socket, group, idle_timeout, monitor_group)");
 	fails_with("[engines]\n", "t.conf:1: [engines]: unknown section "
-	    "(known: engine, pool, control, stage.NAME)");
+	    "(known: engine, pool, control, metrics, files, stage.NAME)");
 	fails_with("[Engine]\nrate = 48000\n", "t.conf:1: [Engine]: unknown "
-	    "section (known: engine, pool, control, stage.NAME)");
+	    "section (known: engine, pool, control, metrics, files, "
+	    "stage.NAME)");
 	fails_with("[stage]\ntype = gain\n", "t.conf:1: [stage]: unknown "
-	    "section (known: engine, pool, control, stage.NAME)");
+	    "section (known: engine, pool, control, metrics, files, "
+	    "stage.NAME)");
 	fails_with("[]\n", "t.conf:1: []: unknown section (known: engine, "
-	    "pool, control, stage.NAME)");
+	    "pool, control, metrics, files, stage.NAME)");
 	fails_with("[engine]\n[dsp]\n", "t.conf:2: [dsp]: unknown section "
-	    "(known: engine, pool, control, stage.NAME)");
+	    "(known: engine, pool, control, metrics, files, stage.NAME)");
 }
 
 static void
@@ -232,8 +251,8 @@ test_outside_and_malformed(void **state)
 	fails_with("rate = 1\n", "t.conf:1: rate: outside any section; it "
 	    "belongs in [engine]");
 	fails_with("# top\n\ntype = gain\n[stage.a]\n", "t.conf:3: type: "
-	    "outside any section; put it under [engine], [pool], [control] "
-	    "or [stage.NAME]");
+	    "outside any section; put it under [engine], [pool], [control], "
+	    "[files] or [stage.NAME]");
 	fails_with("[engine]\nthis is not a key\n", "t.conf:2: \"this is not a "
 	    "key\": expected [section], key = value, or a comment");
 	fails_with("[engine]\n= 48000\n", "t.conf:2: \"= 48000\": expected "
@@ -460,7 +479,7 @@ test_outside_any_section(void **state)
 	fails_with("rate = 48000\n[engine]\n", "t.conf:1: rate: outside any "
 	    "section; it belongs in [engine]");
 	fails_with("freq = 80\n", "t.conf:1: freq: outside any section; put "
-	    "it under [engine], [pool], [control] or [stage.NAME]");
+	    "it under [engine], [pool], [control], [files] or [stage.NAME]");
 }
 
 int

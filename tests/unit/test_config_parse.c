@@ -52,6 +52,8 @@ test_defaults(void **state)
 	assert_null(c->control.group);
 	assert_null(c->control.monitor_group);
 	assert_null(c->metrics.listen);	/* the endpoint is off */
+	assert_string_equal(c->files.recordings, "/var/lib/tidepool");
+	assert_null(c->files.play);
 	assert_int_equal(c->nstages, 0);
 	assert_null(c->stages);
 	config_free(c);
@@ -99,7 +101,10 @@ test_every_key(void **state)
 	    "group = staff\n"
 	    "monitor_group = adm\n"
 	    "[metrics]\n"
-	    "listen = 127.0.0.1:9464\n");
+	    "listen = 127.0.0.1:9464\n"
+	    "[files]\n"
+	    "recordings = /srv/rec\n"
+	    "play = /srv/a b:/usr/share/sounds/\n");
 
 	(void)state;
 	assert_int_equal(c->engine.rate, 44100);
@@ -117,6 +122,8 @@ test_every_key(void **state)
 	assert_string_equal(c->control.group, "staff");
 	assert_string_equal(c->control.monitor_group, "adm");
 	assert_string_equal(c->metrics.listen, "127.0.0.1:9464");
+	assert_string_equal(c->files.recordings, "/srv/rec");
+	assert_string_equal(c->files.play, "/srv/a b:/usr/share/sounds/");
 	config_free(c);
 }
 

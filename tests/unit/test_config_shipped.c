@@ -341,6 +341,8 @@ test_default(void **state)
 	assert_int_equal(c->pool.messages, 256);
 	assert_string_equal(c->control.socket, "/run/tidepool/control.sock");
 	assert_null(c->control.group);
+	assert_string_equal(c->files.recordings, "/var/lib/tidepool");
+	assert_null(c->files.play);
 	assert_int_equal(c->nstages, 5);
 	for (i = 0; i < 5; i++) {
 		assert_string_equal(c->stages[i].name, chain[i][0]);

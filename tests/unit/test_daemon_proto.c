@@ -106,7 +106,7 @@ test_errors(void **state)
 	fails("get", "usage: get");
 	fails("play", "usage: play [--once] FILE");
 	fails("play --once", "usage: play [--once] FILE");
-	fails("record", "usage: record FILE | record stop");
+	fails("record", "usage: record [--overwrite] FILE | record stop");
 	fails("stat\x01us", "byte 5 is 0x01");
 	fails("stat\x7fus", "byte 5 is 0x7f");
 	fails("\xff\xfe", "byte 1 is 0xff");

@@ -1,0 +1,45 @@
+#!/bin/sh
+# tidepool-render never claims what it did not write: onto a full disk (a
+# 100 KiB tmpfs) every format exits non-zero, names the error and leaves
+# no output file, not even its temporary one.  Once an Ogg render said
+# "16,000 frames" and exited 0 with a file that decodes to nothing.  And
+# an output's mode follows the umask, as sox's does.
+. tests/integration/lib.sh
+
+R="$BIN/tidepool-render"
+mkdir -p "$T/full"
+if ! mount -t tmpfs -o size=100k tmpfs "$T/full" 2>"$T/mount.err"; then
+	echo "ok 1 # SKIP cannot mount a tmpfs here: $(cat "$T/mount.err")"
+	echo "1..1"
+	exit 0
+fi
+trap 'umount "$T/full" 2>/dev/null; cleanup' EXIT
+
+# 10 s of stereo noise: more than 100 KiB in every format, MP3 too.
+sox -R -n -r 48000 -c 2 "$T/in.wav" synth 10 whitenoise gain -6
+for ext in wav ogg mp3 flac opus aiff caf au w64; do
+	"$R" -q "$T/in.wav" "$T/full/out.$ext" 2>"$T/err.txt"
+	rc=$?
+	left=$(ls -A "$T/full")
+	[ $rc -ne 0 ] && [ -z "$left" ] &&
+	    grep -q "No space left on device" "$T/err.txt"
+	check $? "$ext onto a full disk: exit $rc, files left: '${left}', $(head -c 160 "$T/err.txt")"
+	rm -f "$T/full/"*
+done
+# What fits is still written, whole.
+sox -R -n -r 48000 -c 2 "$T/small.wav" synth 0.1 whitenoise gain -6
+"$R" -q "$T/small.wav" "$T/full/small.ogg"
+check $? "a render that fits still succeeds"
+[ "$(decoded_frames "$T/full/small.ogg")" = 4800 ]
+check $? "and decodes whole ($(decoded_frames "$T/full/small.ogg") frames)"
+
+# ---- the output's mode is the umask's ---------------------------------------
+for u in 022 027 077; do
+	rm -f "$T/m.wav" "$T/s.wav"
+	(umask $u; "$R" -q "$T/small.wav" "$T/m.wav"; sox "$T/small.wav" "$T/s.wav")
+	m=$(stat -c %a "$T/m.wav")
+	s=$(stat -c %a "$T/s.wav")
+	[ "$m" = "$s" ]
+	check $? "umask $u: the render's output is mode $m, sox's $s"
+done
+finish
