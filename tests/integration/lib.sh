@@ -75,15 +75,10 @@ start_jack() {
 	launch_jack "$period" && return 0
 	# JACK keeps at most 8 servers in its shared registry and frees the
 	# entry of one that died (SIGKILL) only when a server of the same
-	# name starts again.  With no JACK server running at all, every
-	# entry is stale: clear them and try once more.
-	if grep -q "Too many servers" "$T/jackd.log" &&
-	    ! pgrep -x jackd >/dev/null; then
-		echo "# clearing JACK's stale server registry in /dev/shm"
-		rm -rf /dev/shm/jack-shm-registry /dev/shm/jack_db-* \
-		    /dev/shm/jack_sem.* /dev/shm/jack-[0-9]*
-		launch_jack "$period"
-		return
+	# name starts again: do that for each dead one, and try once more.
+	if grep -q "Too many servers" "$T/jackd.log" && reclaim_jack_servers
+	then
+		launch_jack "$period" && return 0
 	fi
 	# Full of live servers (other test runs on the machine): wait for
 	# one of them to finish, two minutes at most.
@@ -97,6 +92,48 @@ start_jack() {
 	return 1
 }
 
+# dead_jack_servers: the names of the servers in JACK's shared registry
+# whose process is gone.  The registry is JACK2's jack_shm_header_t (shm.h):
+# a 24-byte head, then 8 entries of a pid and a 257-byte name
+# ("jack-UID:NAME:"), 264 bytes each.  Only read here.
+dead_jack_servers() {
+	python3 - <<'PY'
+import os, struct
+try:
+    d = open("/dev/shm/jack-shm-registry", "rb").read(24 + 8 * 264)
+except OSError:
+    d = b""
+for i in range(8):
+    off = 24 + i * 264
+    if len(d) < off + 264:
+        break
+    pid = struct.unpack_from("<i", d, off)[0]
+    name = d[off + 4:off + 261].split(b"\0")[0].decode(errors="replace")
+    if pid > 0 and ":" in name and not os.path.exists("/proc/%d" % pid):
+        print(name.split(":")[1])
+PY
+}
+
+# reclaim_jack_servers: frees the registry entries of dead servers the way
+# JACK does, by starting a server of that name and stopping it with
+# SIGTERM.  0 if there was one to free.
+reclaim_jack_servers() {
+	local names name pid
+	names=$(dead_jack_servers)
+	[ -n "$names" ] || return 1
+	for name in $names; do
+		echo "# freeing dead JACK server $name from the registry"
+		JACK_DEFAULT_SERVER=$name JACK_NO_AUDIO_RESERVATION=1 \
+		    jackd --no-realtime -d dummy -r 48000 -p 256 \
+		    >/dev/null 2>&1 &
+		pid=$!
+		JACK_DEFAULT_SERVER=$name jack_wait -w -t 10 >/dev/null 2>&1
+		kill -TERM "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	return 0
+}
+
 # launch_jack PERIOD: jackd on $JACK_DEFAULT_SERVER, waited for.
 launch_jack() {
 	# No D-Bus device reservation and no real-time scheduling here.
@@ -107,12 +144,12 @@ launch_jack() {
 }
 
 # stop_jack: SIGTERM, so that jackd leaves JACK's registry (see above);
-# SIGKILL only if it has not gone within 5 s.
+# SIGKILL only if it has not gone within 20 s (a loaded machine).
 stop_jack() {
 	[ -n "$JACK_PID" ] || return 0
 	kill -TERM "$JACK_PID" 2>/dev/null
 	i=0
-	while kill -0 "$JACK_PID" 2>/dev/null && [ $i -lt 50 ]; do
+	while kill -0 "$JACK_PID" 2>/dev/null && [ $i -lt 200 ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done
