@@ -450,6 +450,11 @@ stats_status_json(const struct stats *s, const struct stats_context *c,
 		    (double)c->recorded_frames);
 	} else
 		cJSON_AddNullToObject(o, "recording");
+	if (c->recording_error != NULL)
+		cJSON_AddStringToObject(o, "recording_error",
+		    c->recording_error);
+	else
+		cJSON_AddNullToObject(o, "recording_error");
 	cJSON_AddNumberToObject(o, "stages",
 	    c->chain ? dsp_chain_length(c->chain) : 0);
 	cJSON_AddNumberToObject(o, "callbacks", (double)d->counters.callbacks);
@@ -527,6 +532,11 @@ metrics_state(struct text *t, const struct stats_context *c)
 	    "file cannot be opened (it is tried again every second).\n"
 	    "# TYPE tidepool_source_error gauge\ntidepool_source_error %d\n",
 	    c->source_error != NULL);
+	put(t, "# HELP tidepool_recording_errors_total Recordings ended "
+	    "early by a write error (a full disk) or a stalled file.\n"
+	    "# TYPE tidepool_recording_errors_total counter\n"
+	    "tidepool_recording_errors_total %llu\n",
+	    (unsigned long long)c->recording_errors);
 }
 
 /* Callbacks, xruns by cause, missed frames and the period. */
