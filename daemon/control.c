@@ -726,9 +726,8 @@ start(struct control *c)
 static void
 end_recording(struct control *c)
 {
-	uint64_t start = rtclock_ns(), now = start;
+	uint64_t start = rtclock_ns(), now = start, cancelled = 0;
 	struct timespec ts = { 0, 1000000 };
-	int cancelled = 0;
 
 	if (c->recorder.state != RECORDER_ON ||
 	    c->audio.state != AUDIO_RUNNING ||
@@ -741,11 +740,15 @@ end_recording(struct control *c)
 		recorder_pump(&c->recorder, &c->engine, &c->blocks);
 		(void)recorder_collect(&c->recorder, &c->engine, &c->blocks);
 		now = rtclock_ns();
-		if (!cancelled && now - start > 500000000ull) {
+		if (!cancelled && now - start > 400000000ull) {
 			disk_cancel(&c->disk, DISK_RECORD,
 			    c->recorder.generation + 1);
-			cancelled = 1;
+			cancelled = now;
 		}
+		/* Held where no signal reaches: leave it to the exit. */
+		if (cancelled && now - cancelled > 100000000ull &&
+		    disk_stuck(&c->disk, DISK_RECORD))
+			break;
 		disk_kick(&c->disk);
 	}
 }
@@ -767,12 +770,17 @@ stop(struct control *c)
 		   file's final length. */
 		recorder_finish_stopped(&c->recorder, &c->engine, &c->blocks);
 		(void)recorder_wait(&c->recorder, &c->engine, &c->blocks,
-		    500000000ull);
-		log_msg("recording %s closed at %llu frames%s%s",
-		    c->recorder.ended_path != NULL ? c->recorder.ended_path :
-		    c->recorder.path, (unsigned long long)(c->recorder.frames),
-		    c->recorder.error[0] != '\0' ? ": " : "",
-		    c->recorder.error);
+		    400000000ull);
+		if (c->recorder.state != RECORDER_OFF)
+			log_msg("recording %s left at %llu frames: the disk "
+			    "thread is held by its file", c->recorder.path,
+			    (unsigned long long)(c->recorder.frames));
+		else
+			log_msg("recording %s closed at %llu frames%s%s",
+			    c->recorder.ended_path,
+			    (unsigned long long)(c->recorder.frames),
+			    c->recorder.error[0] != '\0' ? ": " : "",
+			    c->recorder.error);
 	}
 	recorder_done(&c->recorder, &c->blocks, &c->engine);
 	clients_done(&c->clients);
@@ -780,7 +788,7 @@ stop(struct control *c)
 	/* A disk thread held where no signal reaches it (a dead NFS mount)
 	   may still use its blocks: leave the memory to the exit, as for a
 	   worker stuck in PortAudio. */
-	if (!disk_done(&c->disk, 300000000ull)) {
+	if (!disk_done(&c->disk, 200000000ull)) {
 		log_msg("disk thread: a file does not answer; leaving "
 		    "without waiting for it");
 		return;

@@ -367,6 +367,16 @@ disk_kick(struct disk *d)
 }
 
 int
+disk_stuck(const struct disk *d, enum disk_lane_id id)
+{
+	const struct disk_lane *l = &d->lanes[id];
+	uint64_t busy = ck_pr_load_64((uint64_t *)&l->busy_generation);
+
+	return busy != 0 &&
+	    busy - 1 < ck_pr_load_64((uint64_t *)&l->cancel_below);
+}
+
+int
 disk_fd(const struct disk *d)
 {
 	return d->done_fd;

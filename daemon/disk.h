@@ -137,6 +137,13 @@ void disk_cancel(struct disk *d, enum disk_lane_id l, uint64_t below);
  */
 void disk_kick(struct disk *d);
 
+/*
+ * 1 while lane l's thread is still in a job that was abandoned: a call
+ * that no signal interrupts (libsndfile retries a write to a full FIFO
+ * after EINTR).  Control thread.
+ */
+int disk_stuck(const struct disk *d, enum disk_lane_id l);
+
 /* The descriptor the control loop watches, readable when a job is back. */
 int disk_fd(const struct disk *d);
 

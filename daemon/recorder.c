@@ -274,15 +274,20 @@ recorder_tick(struct recorder *r, uint64_t now)
 		    (double)RECORDER_TIMEOUT_NS / 1e9);
 		r->errors++;
 		r->error_unreported = 1;
+		/* A second to see the interrupt work, or the close come. */
+		r->deadline_ns = now + 1000000000ull;
+		return RECORDER_NOTHING;
 	}
-	r->deadline_ns = now + RECORDER_TIMEOUT_NS;
-	if (r->state == RECORDER_CLOSING && r->writing == 0) {
-		/* The close itself never got to the lane. */
-		struct disk_job *j = disk_job_new(DISK_CLOSE, r->generation);
-
-		(void)submit(r, j, NULL);
-	}
-	return RECORDER_NOTHING;
+	/*
+	 * Still held (libsndfile retries a write that a signal broke): the
+	 * recording is over for us; the lane finishes with it whenever its
+	 * call returns, skipping the rest.  Its blocks come back then.
+	 */
+	free(r->ended_path);
+	r->ended_path = r->path;
+	r->path = NULL;
+	r->state = RECORDER_OFF;
+	return RECORDER_FINISHED;
 }
 
 void
@@ -324,10 +329,9 @@ enum recorder_event
 recorder_wait(struct recorder *r, struct engine *e, struct rtpool *pool,
     uint64_t timeout_ns)
 {
-	uint64_t start = rtclock_ns(), now = start;
+	uint64_t start = rtclock_ns(), now = start, cancelled = 0;
 	struct timespec ts = { 0, 1000000 };
 	enum recorder_event ev = RECORDER_NOTHING, got;
-	int cancelled = 0;
 
 	while (r->state != RECORDER_OFF && now - start < timeout_ns) {
 		got = recorder_collect(r, e, pool);
@@ -337,8 +341,13 @@ recorder_wait(struct recorder *r, struct engine *e, struct rtpool *pool,
 			break;
 		if (!cancelled && now - start > timeout_ns / 2) {
 			disk_cancel(r->disk, DISK_RECORD, r->generation + 1);
-			cancelled = 1;
+			cancelled = now;
 		}
+		/* Interrupted (here or before), and still held: no use
+		   waiting longer. */
+		if ((cancelled == 0 || now - cancelled > 100000000ull) &&
+		    disk_stuck(r->disk, DISK_RECORD))
+			break;
 		disk_kick(r->disk);
 		nanosleep(&ts, NULL);
 		now = rtclock_ns();
@@ -352,7 +361,7 @@ recorder_done(struct recorder *r, struct rtpool *pool, struct engine *e)
 	struct engine_block *b;
 
 	recorder_finish_stopped(r, e, pool);
-	(void)recorder_wait(r, e, pool, 500000000ull);
+	(void)recorder_wait(r, e, pool, 400000000ull);
 	while ((b = engine_recfree_pop_spsc(e)) != NULL)
 		rtpool_put(pool, b);
 	free(r->ended_path);
