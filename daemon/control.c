@@ -753,8 +753,11 @@ end_recording(struct control *c)
 	}
 }
 
-/* Stops within a bounded time, finishing the recording first. */
-static void
+/*
+ * Stops within a bounded time, finishing the recording first.  Returns 0
+ * if c may be freed, -1 if a thread left behind still uses it.
+ */
+static int
 stop(struct control *c)
 {
 	int closed;
@@ -791,10 +794,10 @@ stop(struct control *c)
 	if (!disk_done(&c->disk, 200000000ull)) {
 		log_msg("disk thread: a file does not answer; leaving "
 		    "without waiting for it");
-		return;
+		return -1;
 	}
 	if (!closed)
-		return;
+		return -1;
 	recycle(c);
 	player_done(&c->player, &c->blocks);
 	engine_done(&c->engine);
@@ -803,6 +806,7 @@ stop(struct control *c)
 	rtpool_done(&c->blocks);
 	config_free(c->cfg);
 	log_msg("stopped");
+	return 0;
 }
 
 int
@@ -828,7 +832,7 @@ control_run(const struct control_opts *o)
 			log_msg("event loop: %s", strerror(errno));
 			break;
 		}
-	stop(c);
-	free(c);
+	if (stop(c) == 0)
+		free(c);
 	return 0;
 }
