@@ -740,7 +740,7 @@ end_recording(struct control *c)
 		recorder_pump(&c->recorder, &c->engine, &c->blocks);
 		(void)recorder_collect(&c->recorder, &c->engine, &c->blocks);
 		now = rtclock_ns();
-		if (!cancelled && now - start > 400000000ull) {
+		if (!cancelled && now - start > 250000000ull) {
 			disk_cancel(&c->disk, DISK_RECORD,
 			    c->recorder.generation + 1);
 			cancelled = now;

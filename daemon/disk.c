@@ -439,6 +439,8 @@ disk_done(struct disk *d, uint64_t timeout_ns)
 		j = disk_job_new(DISK_QUIT, UINT64_MAX - 1);
 		if (j == NULL || disk_submit(d, (enum disk_lane_id)i, j) != 0)
 			disk_job_del(j);
+		else
+			l->quit = j;	/* a lane left behind still holds it */
 	}
 	for (i = 0; i < DISK_LANES; i++)
 		all &= join_lane(&d->lanes[i], deadline);

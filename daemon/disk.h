@@ -90,6 +90,7 @@ struct disk_lane {
 	uint64_t fed;			/* frames read from in */
 	int write_failed;		/* out's writes stopped at an error */
 	int loop;
+	struct disk_job *quit;	/* disk_done's, until the thread takes it */
 };
 
 struct disk {
