@@ -403,9 +403,23 @@ reload_hook(void *arg, char *err, size_t errlen, char *note, size_t notelen)
 	return reload(arg, err, errlen, note, notelen);
 }
 
+/* Answers the clients still waiting for a play that will not start. */
+static void
+play_superseded(struct control *c, const char *why)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddBoolToObject(o, "ok", 0);
+	cJSON_AddStringToObject(o, "error", why);
+	clients_answer_waiting(&c->clients, COMMAND_WAIT_PLAY, o);
+	cJSON_Delete(o);
+}
+
 static int
 source_hook(void *arg)
 {
+	/* "stop": a play still opening is not going to start. */
+	play_superseded(arg, "stopped before it started");
 	return send_source(arg, 0);
 }
 
@@ -418,6 +432,9 @@ on_line(void *arg, struct client *cl, const char *line, size_t len)
 	int wait;
 
 	command_line(&c->cmd, client_trusted(cl), line, len, &r);
+	/* A play still opening was just replaced by this one. */
+	if (r.wait == COMMAND_WAIT_PLAY)
+		play_superseded(c, "replaced by a later play");
 	if (r.text != NULL)
 		client_write(cl, r.text, strlen(r.text));
 	else if (r.json != NULL)

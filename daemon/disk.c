@@ -318,11 +318,12 @@ disk_submit(struct disk *d, enum disk_lane_id id, struct disk_job *j)
 	struct disk_lane *l = &d->lanes[id];
 	uint64_t one = 1;
 
-	/* Jobs out either way never exceed one channel: give_back always
-	   has room. */
-	if (rtchan_count(&l->todo) + rtchan_count(&l->done) >=
-	    rtchan_capacity(&l->done) || !rtchan_push_spsc(&l->todo, j))
+	/* Jobs out (queued, under way or done) never exceed one channel:
+	   give_back always has room. */
+	if (l->jobs_out >= rtchan_capacity(&l->done) ||
+	    !rtchan_push_spsc(&l->todo, j))
 		return -1;
+	l->jobs_out++;
 	while (write(l->wake_fd, &one, sizeof(one)) < 0 && errno == EINTR)
 		;
 	return 0;
@@ -331,7 +332,11 @@ disk_submit(struct disk *d, enum disk_lane_id id, struct disk_job *j)
 struct disk_job *
 disk_collect(struct disk *d, enum disk_lane_id id)
 {
-	return rtchan_pop_spsc(&d->lanes[id].done);
+	struct disk_job *j = rtchan_pop_spsc(&d->lanes[id].done);
+
+	if (j != NULL)
+		d->lanes[id].jobs_out--;
+	return j;
 }
 
 static void

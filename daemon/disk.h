@@ -77,6 +77,7 @@ struct disk_lane {
 	int joined;
 	struct rtchan todo;	/* control -> lane */
 	struct rtchan done;	/* lane -> control */
+	unsigned jobs_out;	/* submitted, not yet collected */
 	int wake_fd;		/* eventfd: control -> lane */
 	int done_fd;		/* the disk's eventfd: lane -> control */
 	/* Written by the control thread, read by the lane (ck_pr). */

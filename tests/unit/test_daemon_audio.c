@@ -92,8 +92,8 @@ test_watch_reads_its_own_clock(void **state)
 {
 	static const char conf[] = "[stage.vol]\ntype = gain\n";
 	static const struct audio_hooks hooks = { nop_idle, nop_restarting };
-	struct timespec pause = { 0, 50 * MS };
-	int i;
+	struct timespec pause = { 0, 20 * MS };
+	uint64_t quiet;
 	struct config *cfg;
 	struct rtpool blocks;
 	struct rtmsgpool msgs;
@@ -144,15 +144,17 @@ test_watch_reads_its_own_clock(void **state)
 	engine_process(e, NULL, out, 64, 0);
 	audio_watch(a, rtclock_ns() - 10000 * MS);
 	assert_int_equal(a->state, AUDIO_RUNNING);
-	/* A real silence of 400 ms, watched every 50 ms (a watch later
-	   than 250 ms would be taken for a stopped process) by ticks that
-	   say no time passed: the stream is closed. */
-	for (i = 0; i < 8 && a->state == AUDIO_RUNNING; i++) {
+	/* A real silence, watched every 20 ms or so (a watch later than
+	   250 ms is taken for a stopped process, and gives it a fresh
+	   chance) by ticks that say no time passed: the stream is closed,
+	   not before 250 ms have passed since the last callback. */
+	quiet = engine_last_callback_ns(e);
+	while (a->state == AUDIO_RUNNING && rtclock_ns() - quiet < 10000 * MS) {
 		nanosleep(&pause, NULL);
 		audio_watch(a, a->watched_at_ns);
 	}
 	assert_int_not_equal(a->state, AUDIO_RUNNING);
-	assert_true(i > 4);	/* not before 250 ms */
+	assert_true(rtclock_ns() - quiet >= 250 * MS);
 	assert_int_equal(paworker_wait(&a->paw, 5000 * MS), 1);
 	engine_done(e);
 	rtmsgpool_done(&msgs);
