@@ -79,6 +79,10 @@ rc=$?
 sed 's/^/# /' "$T/play2.out"
 [ $rc -eq 0 ] && grep -q '"playing"' "$T/play2.out"
 check $? "a writer that comes late: the FIFO plays"
+# The writer ends with the playback; if nothing opened the FIFO it would
+# wait for ever.
+wait_for 20 sh -c "! kill -0 $W"
+kill "$W" 2>/dev/null
 wait $W
 wait_for 10 source_is tone
 check $? "and once it ends, the tone comes back"
