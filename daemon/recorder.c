@@ -111,6 +111,19 @@ recorder_stop(struct recorder *r, struct engine *e)
 	return 0;
 }
 
+/*
+ * A write error ends the recording at once: the engine stops asking for
+ * record blocks, so it does not count a missing one in every callback
+ * from now on.  Called again from every pump while the message pool is
+ * empty.
+ */
+static void
+stop_on_error(struct recorder *r, struct engine *e)
+{
+	if (r->state == RECORDER_ON && r->error[0] != '\0')
+		(void)recorder_stop(r, e);
+}
+
 /* A filled block from the engine. */
 static void
 take(struct recorder *r, struct engine_block *b, struct rtpool *pool)
@@ -145,8 +158,8 @@ recorder_pump(struct recorder *r, struct engine *e, struct rtpool *pool)
 	while ((b = engine_rec_pop_spsc(e)) != NULL)
 		take(r, b, pool);
 	/* A write error whose stop could not be sent: again. */
-	if (r->state == RECORDER_ON && r->error[0] != '\0' &&
-	    recorder_stop(r, e) != 0)
+	stop_on_error(r, e);
+	if (r->error[0] != '\0')
 		return;
 	/* Offer blocks only while recording; the engine keeps the rest. */
 	while (r->state == RECORDER_ON && engine_recfree_count(e) < r->depth) {
@@ -196,10 +209,7 @@ written(struct recorder *r, struct engine *e, const struct disk_job *j)
 	snprintf(r->error, sizeof(r->error), "%s", j->err);
 	r->errors++;
 	r->error_unreported = 1;
-	/* At once: the engine stops asking for record blocks, so it does
-	   not count a missing one in every callback from now on. */
-	if (r->state == RECORDER_ON)
-		(void)recorder_stop(r, e);	/* else pump tries again */
+	stop_on_error(r, e);
 }
 
 static enum recorder_event

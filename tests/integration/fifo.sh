@@ -136,6 +136,9 @@ R=$!
 expect "record to a FIFO a slow reader reads" ctl record "$T/slow.wav"
 audio_passes 4500	# 6 s of audio
 expect "record stop with the slow reader" ctl record stop
+# A reader whose FIFO nobody opened would wait for ever.
+wait_for 20 sh -c "! kill -0 $R"
+kill "$R" 2>/dev/null
 wait $R
 check $? "the slow reader read to the end"
 ! grep -q "reconnecting" "$T/daemon.log"
