@@ -240,12 +240,29 @@ advanced(struct audio *a, uint64_t cbs, uint64_t now)
 	}
 }
 
+int
+audio_stalled(uint64_t cbs, uint64_t seen_cbs, uint64_t last_cb_ns,
+    uint64_t seen_at_ns, uint64_t fresh_ns)
+{
+	uint64_t base = last_cb_ns > seen_at_ns ? last_cb_ns : seen_at_ns;
+
+	/* Counted callbacks, not watches: any that came is life. */
+	if (cbs != seen_cbs)
+		return 0;
+	return fresh_ns > base && fresh_ns - base > STALL_MIN_NS;
+}
+
 void
-audio_watch(struct audio *a, uint64_t now)
+audio_watch(struct audio *a, uint64_t tick_ns)
 {
 	uint64_t cbs = engine_callbacks(a->engine);
+	uint64_t last = engine_last_callback_ns(a->engine);
+	/* Read after the counters, never the tick's start: a tick that was
+	   held up must not read its own delay as the callback's. */
+	uint64_t now = rtclock_ns();
 	char why[128];
 
+	(void)tick_ns;
 	/* A watch this late means the whole process was stopped (SIGSTOP):
 	   the callback gets a fresh chance to show it runs. */
 	if (a->watched_at_ns != 0 && now - a->watched_at_ns > STALL_MIN_NS)
@@ -269,9 +286,10 @@ audio_watch(struct audio *a, uint64_t now)
 		advanced(a, cbs, now);
 		return;
 	}
-	if (now - a->seen_at_ns > STALL_MIN_NS) {
+	if (audio_stalled(cbs, a->seen_callbacks, last, a->seen_at_ns, now)) {
 		snprintf(why, sizeof(why), "no callback for %.0f ms",
-		    (double)(now - a->seen_at_ns) / 1e6);
+		    (double)(now - (last > a->seen_at_ns ? last :
+		    a->seen_at_ns)) / 1e6);
 		if (!paudio_active(&a->pa))
 			restart_in_place(a, why);	/* returns if exec failed */
 		lost(a, now, why);

@@ -75,11 +75,23 @@ void audio_init(struct audio *a, struct engine *e,
 /*
  * Moves the state machine on (call it every tick): collects the worker,
  * opens when a retry is due, sees the callbacks advance (READY=1 at the
- * first), and closes a stream that stalled, or restarts in place when the
- * sound server is gone.  now_ns: rtclock_ns().
+ * first), and closes a stream that stalled (audio_stalled), or restarts
+ * in place when the sound server is gone.  tick_ns, the tick's start, is
+ * not used for that: the watch reads the clock itself, after the
+ * callback's counters.
  * Control thread.
  */
-void audio_watch(struct audio *a, uint64_t now_ns);
+void audio_watch(struct audio *a, uint64_t tick_ns);
+
+/*
+ * 1 if the callback stalled: no callback counted since the last watch
+ * (cbs == seen_cbs) and the later of the last callback's own start
+ * (last_cb_ns) and the moment the count last moved or the stream opened
+ * (seen_at_ns) is more than 250 ms before fresh_ns, a clock read made
+ * after the counters.  Any thread.
+ */
+int audio_stalled(uint64_t cbs, uint64_t seen_cbs, uint64_t last_cb_ns,
+    uint64_t seen_at_ns, uint64_t fresh_ns);
 
 /*
  * 1 if no callback can run (never opened, or lost and closed).

@@ -128,9 +128,10 @@ client_send_json(struct client *cl, const cJSON *o)
 }
 
 void
-client_wait(struct client *cl)
+client_wait(struct client *cl, int tag)
 {
 	cl->wait = CLIENT_WAITING;
+	cl->wait_tag = tag;
 }
 
 int
@@ -510,19 +511,22 @@ clients_reap(struct clients *s, uint64_t now)
 	}
 }
 
-void
-clients_answer_waiting(struct clients *s, const cJSON *o)
+unsigned
+clients_answer_waiting(struct clients *s, int tag, const cJSON *o)
 {
 	struct client *cl;
-	unsigned i;
+	unsigned i, n = 0;
 
 	for (i = 0; i < CLIENT_MAX; i++) {
 		cl = &s->slots[i];
-		if (cl->fd < 0 || cl->wait != CLIENT_WAITING)
+		if (cl->fd < 0 || cl->wait != CLIENT_WAITING ||
+		    cl->wait_tag != tag)
 			continue;
 		cl->wait = CLIENT_READY;
 		client_send_json(cl, o);
+		n++;
 	}
 	/* The lines sent behind the answered ones run at the next tick
 	   (clients_resume), not from inside this. */
+	return n;
 }

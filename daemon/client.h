@@ -54,6 +54,7 @@ struct client {
 	int draining;		/* write side shut: discard input until EOF */
 	int eof;		/* it shut its side: answer what it sent, close */
 	enum client_wait wait;
+	int wait_tag;		/* WAITING: what for (the caller's code) */
 	uint64_t last_ns;	/* last activity */
 	uint64_t busy_ns;	/* when its requests first found the engine's
 				   queue full; 0: they did not */
@@ -126,10 +127,11 @@ void clients_resume(struct clients *s);
 void clients_reap(struct clients *s, uint64_t now_ns);
 
 /*
- * Sends o to every waiting client, which then reads requests again.
+ * Sends o to every client waiting with tag (see client_wait), which then
+ * reads requests again.  Returns how many there were.
  * Control thread (the loop's).
  */
-void clients_answer_waiting(struct clients *s, const cJSON *o);
+unsigned clients_answer_waiting(struct clients *s, int tag, const cJSON *o);
 
 /*
  * What cl may do: an enum proto_tier, from its credentials at connect.
@@ -148,10 +150,11 @@ void client_write(struct client *cl, const char *s, size_t n);
 void client_send_json(struct client *cl, const cJSON *o);
 
 /*
- * cl's next lines wait until clients_answer_waiting answers this one.
+ * cl's next lines wait until clients_answer_waiting answers this one;
+ * tag says what it waits for (answers for other tags pass it by).
  * Control thread (the loop's).
  */
-void client_wait(struct client *cl);
+void client_wait(struct client *cl, int tag);
 
 /*
  * Called by the line handler for each line it ran (line, len as given to

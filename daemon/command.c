@@ -269,23 +269,14 @@ static void
 do_play(struct command_env *env, const struct proto_req *r,
     struct command_reply *out)
 {
-	const struct sfin_info *info;
 	char err[1024];
-	cJSON *o;
 
 	if (player_start(env->player, env->engine, env->blocks, r->path,
 	    &env->view.cfg->files, !r->once, err, sizeof(err)) != 0) {
 		error_reply(out, "%s", err);
 		return;
 	}
-	info = sfin_info(env->player->in);
-	o = ok_object(out);
-	cJSON_AddStringToObject(o, "playing", r->path);
-	cJSON_AddBoolToObject(o, "loop", !r->once);
-	cJSON_AddStringToObject(o, "format", info->format);
-	cJSON_AddNumberToObject(o, "file_rate", info->rate);
-	cJSON_AddNumberToObject(o, "file_channels", info->channels);
-	cJSON_AddStringToObject(o, "channel_map", info->channel_map);
+	out->wait = COMMAND_WAIT_PLAY;	/* answered by command_played */
 }
 
 static void
@@ -316,18 +307,17 @@ do_record(struct command_env *env, const struct proto_req *r,
 		return;
 	}
 	/* Not the file being played, even with --overwrite. */
-	if (env->player->in != NULL) {
-		t.keep.dev = sfin_info(env->player->in)->dev;
-		t.keep.ino = sfin_info(env->player->in)->ino;
+	if (env->player->state == PLAYER_STREAMING ||
+	    env->player->state == PLAYER_DRAINING) {
+		t.keep.dev = env->player->info.dev;
+		t.keep.ino = env->player->info.ino;
 	}
 	if (recorder_start(env->recorder, env->engine, r->path, &t, err,
 	    sizeof(err)) != 0) {
 		error_reply(out, "%s", err);
 		return;
 	}
-	/* Blocks to record into before the first callback asks. */
-	(void)recorder_pump(env->recorder, env->engine, env->blocks);
-	cJSON_AddStringToObject(ok_object(out), "recording", r->path);
+	out->wait = COMMAND_WAIT_RECORD;	/* see command_record_started */
 }
 
 static void
@@ -337,8 +327,19 @@ do_record_stop(struct command_env *env, const struct proto_req *r,
 	struct recorder *rec = env->recorder;
 
 	(void)r;
+	if (rec->state == RECORDER_OFF && rec->error_unreported) {
+		/* Ended by a write error since: that is the answer. */
+		out->json = command_recorded(rec, env->engine->setup.rate);
+		rec->error_unreported = 0;
+		return;
+	}
 	if (rec->state == RECORDER_OFF) {
 		error_reply(out, "not recording");
+		return;
+	}
+	if (rec->state == RECORDER_OPENING) {
+		error_reply(out, "busy: %s is still being opened; try again",
+		    rec->path);
 		return;
 	}
 	if (rec->state == RECORDER_ON &&
@@ -346,7 +347,7 @@ do_record_stop(struct command_env *env, const struct proto_req *r,
 		busy_reply(out, "the message queue is full");
 		return;
 	}
-	out->wait = 1;		/* answered by command_recorded */
+	out->wait = COMMAND_WAIT_RECORD_STOP;	/* see command_recorded */
 }
 
 char *
@@ -459,13 +460,50 @@ command_recorded(const struct recorder *r, double rate)
 	cJSON *o;
 
 	memset(&out, 0, sizeof(out));
-	if (r->error[0] != '\0') {
-		error_reply(&out, "%s", r->error);
-		return out.json;
-	}
-	o = ok_object(&out);
+	if (r->error[0] != '\0')
+		error_reply(&out, "recording ended early: %s", r->error);
+	else
+		ok_object(&out);
+	o = out.json;
 	cJSON_AddStringToObject(o, "recorded", path);
 	cJSON_AddNumberToObject(o, "frames", (double)r->frames);
 	cJSON_AddNumberToObject(o, "seconds", (double)r->frames / rate);
 	return o;
+}
+
+cJSON *
+command_played(const struct player *p)
+{
+	struct command_reply out;
+	cJSON *o;
+
+	memset(&out, 0, sizeof(out));
+	if (p->state == PLAYER_IDLE) {
+		error_reply(&out, "%s", p->open_error[0] != '\0' ?
+		    p->open_error : "stopped before it started");
+		return out.json;
+	}
+	o = ok_object(&out);
+	cJSON_AddStringToObject(o, "playing", p->path);
+	cJSON_AddBoolToObject(o, "loop", p->loop);
+	cJSON_AddStringToObject(o, "format", p->info.format);
+	cJSON_AddNumberToObject(o, "file_rate", p->info.rate);
+	cJSON_AddNumberToObject(o, "file_channels", p->info.channels);
+	cJSON_AddStringToObject(o, "channel_map", p->info.channel_map);
+	return o;
+}
+
+cJSON *
+command_record_started(const struct recorder *r)
+{
+	struct command_reply out;
+
+	memset(&out, 0, sizeof(out));
+	if (r->state == RECORDER_OFF || r->path == NULL)
+		error_reply(&out, "%s", r->open_error[0] != '\0' ?
+		    r->open_error : "stopped before it started");
+	else
+		cJSON_AddStringToObject(ok_object(&out), "recording",
+		    r->path);
+	return out.json;
 }

@@ -59,12 +59,20 @@ struct command_env {
 	struct proto_req req;	/* command_line's: too big for the stack */
 };
 
+/* What a request whose answer comes later waits for. */
+enum command_wait {
+	COMMAND_WAIT_NONE,
+	COMMAND_WAIT_PLAY,	/* the file open and queued: command_played */
+	COMMAND_WAIT_RECORD,	/* the file open: command_record_started */
+	COMMAND_WAIT_RECORD_STOP	/* the file finished: command_recorded */
+};
+
 /* An answer.  Exactly one of json and text is set once a handler ran. */
 struct command_reply {
 	cJSON *json;		/* "ok" first, then the command's fields */
 	char *text;		/* "metrics": Prometheus text, malloc'd */
-	int wait;		/* "record stop": the answer comes when the
-				   recording is finished (command_recorded) */
+	enum command_wait wait;	/* the answer comes later, from the
+				   control thread */
 	int again;		/* the engine's queue was full and nothing was
 				   done: the line may run again once the
 				   callback has made room (json holds the
@@ -122,5 +130,17 @@ void command_reply_done(struct command_reply *out);
  * Control thread.
  */
 cJSON *command_recorded(const struct recorder *r, double rate);
+
+/*
+ * The answer to a "play" once the player said PLAYER_STARTED or
+ * PLAYER_FAILED.  The caller deletes it.  Control thread.
+ */
+cJSON *command_played(const struct player *p);
+
+/*
+ * The answer to a "record FILE" once the recorder said RECORDER_STARTED or
+ * RECORDER_FAILED.  The caller deletes it.  Control thread.
+ */
+cJSON *command_record_started(const struct recorder *r);
 
 #endif /* TP_COMMAND_H */

@@ -2,8 +2,11 @@
  * The control thread: start, the tick, reload and stop, and the glue
  * between the modules the event loop (loop.c) serves:
  *   - a timer, every 1 to 10 ms (tick): take back what the callback
- *     handed back, top up the feed and record rings, write recorded
- *     blocks, move the audio device's state on (audio.c), ping systemd;
+ *     handed back, top up the feed and record rings, hand recorded
+ *     blocks to the disk thread, move the audio device's state on
+ *     (audio.c), ping systemd;
+ *   - the disk thread's wake-up (disk.c): files opened, blocks decoded or
+ *     written, answers for the clients that wait for them;
  *   - signals: SIGTERM/SIGINT stop cleanly, SIGHUP reloads;
  *   - the control socket and its clients (client.c), whose lines become
  *     commands (command.c).
@@ -25,6 +28,7 @@
 #include "daemon/client.h"
 #include "daemon/command.h"
 #include "daemon/control.h"
+#include "daemon/disk.h"
 #include "daemon/engine.h"
 #include "daemon/http.h"
 #include "daemon/log.h"
@@ -51,6 +55,7 @@ struct control {
 	struct engine engine;
 	struct player player;
 	struct recorder recorder;
+	struct disk disk;	/* every file's open, read, write, close */
 	struct stats stats;
 	struct audio audio;
 	struct loop loop;
@@ -68,6 +73,8 @@ struct control {
 
 /* ---- sources and statistics ------------------------------------------- */
 
+static void input_opened(struct control *c, const char *err);
+
 /* Sends the [engine] input as the engine's source, or after a file's end
    what follows it (player_send_after_end()). */
 static int
@@ -79,6 +86,18 @@ send_source(struct control *c, int after_end)
 	rc = (after_end ? player_send_after_end : player_send_configured)(
 	    &c->player, &c->engine, &c->blocks, &c->cfg->engine,
 	    c->source_desc, sizeof(c->source_desc), err, sizeof(err));
+	c->input_retry_ns = rtclock_ns() + INPUT_RETRY_NS;
+	/* An [engine] file being opened: input_opened() says how it went. */
+	if (c->player.state == PLAYER_OPENING)
+		return rc;
+	input_opened(c, err);
+	return rc;
+}
+
+/* The [engine] file opened (err ""), or not. */
+static void
+input_opened(struct control *c, const char *err)
+{
 	/* An [engine] file that cannot be opened is said once, shown in
 	   status, and tried again every second (retry_input) until it can. */
 	if (err[0] != '\0' && strcmp(err, c->input_error) != 0)
@@ -87,8 +106,6 @@ send_source(struct control *c, int after_end)
 	else if (err[0] == '\0' && c->input_error[0] != '\0')
 		log_msg("input: %s opens now", c->cfg->engine.input_path);
 	snprintf(c->input_error, sizeof(c->input_error), "%s", err);
-	c->input_retry_ns = rtclock_ns() + INPUT_RETRY_NS;
-	return rc;
 }
 
 /* The [engine] file that did not open, while no client plays one. */
@@ -122,6 +139,9 @@ snapshot(struct control *c, struct stats_context *x)
 	x->recording = c->recorder.state != RECORDER_OFF ?
 	    c->recorder.path : NULL;
 	x->recorded_frames = c->recorder.frames;
+	x->recording_error = c->recorder.error[0] != '\0' ?
+	    c->recorder.error : NULL;
+	x->recording_errors = c->recorder.errors;
 	x->uptime_ns = rtclock_ns() - c->start_ns;
 }
 
@@ -219,22 +239,92 @@ recording_finished(struct control *c)
 	cJSON *o;
 
 	if (r->error[0] != '\0')
-		log_msg("recording %s ended: %s", r->path != NULL ? r->path :
-		    r->ended_path != NULL ? r->ended_path : "", r->error);
+		log_msg("recording %s ended at %llu frames: %s",
+		    r->ended_path != NULL ? r->ended_path : "",
+		    (unsigned long long)r->frames, r->error);
 	o = command_recorded(r, c->engine.setup.rate);
-	clients_answer_waiting(&c->clients, o);
+	if (clients_answer_waiting(&c->clients, COMMAND_WAIT_RECORD_STOP,
+	    o) > 0)
+		c->recorder.error_unreported = 0;
 	cJSON_Delete(o);
 }
 
 /*
- * With no callback running, none will end the recording: it ends here,
- * with every frame recorded so far, and the waiting clients are answered.
+ * With no callback running, none will end the recording: the file is
+ * finished with every frame recorded so far, and the waiting clients are
+ * answered when the disk thread is done (RECORDER_FINISHED).
  */
 static void
 finish_recording_now(struct control *c)
 {
 	recorder_finish_stopped(&c->recorder, &c->engine, &c->blocks);
-	recording_finished(c);
+}
+
+/* What the recorder said: answers the clients waiting for it. */
+static void
+recorder_event(struct control *c, enum recorder_event ev)
+{
+	cJSON *o;
+
+	switch (ev) {
+	case RECORDER_NOTHING:
+		break;
+	case RECORDER_STARTED:
+	case RECORDER_FAILED:
+		if (ev == RECORDER_FAILED)
+			log_msg("record: %s", c->recorder.open_error);
+		o = command_record_started(&c->recorder);
+		clients_answer_waiting(&c->clients, COMMAND_WAIT_RECORD, o);
+		cJSON_Delete(o);
+		break;
+	case RECORDER_FINISHED:
+		recording_finished(c);
+		break;
+	}
+}
+
+/* What the player said about the start under way. */
+static void
+player_event(struct control *c, enum player_event ev)
+{
+	struct player *p = &c->player;
+	cJSON *o;
+
+	if (ev == PLAYER_NOTHING)
+		return;
+	if (p->configured) {
+		input_opened(c, ev == PLAYER_FAILED ? p->open_error : "");
+		if (ev == PLAYER_FAILED) {
+			snprintf(c->source_desc, sizeof(c->source_desc),
+			    "none");
+			(void)engine_send_source(&c->engine, ENGINE_SRC_NONE,
+			    p->generation, 0, 0);
+		}
+	} else if (ev == PLAYER_FAILED) {
+		log_msg("play: %s", p->open_error);
+		(void)send_source(c, 0);	/* what played before goes on */
+	}
+	o = command_played(p);
+	clients_answer_waiting(&c->clients, COMMAND_WAIT_PLAY, o);
+	cJSON_Delete(o);
+}
+
+/* The disk thread handed jobs back (or the tick looks). */
+static void
+disk_results(struct control *c)
+{
+	player_event(c, player_collect(&c->player, &c->engine, &c->blocks));
+	recorder_event(c, recorder_collect(&c->recorder, &c->engine,
+	    &c->blocks));
+}
+
+static void
+on_disk(void *arg)
+{
+	struct control *c = arg;
+
+	disk_woken(&c->disk);
+	disk_results(c);
 }
 
 /* ---- hooks: what the modules ask of the daemon ------------------------ */
@@ -258,9 +348,8 @@ record_stopped(void *arg, uint64_t generation)
 {
 	struct control *c = arg;
 
-	if (recorder_stop_applied(&c->recorder, &c->engine, &c->blocks,
-	    generation))
-		recording_finished(c);
+	recorder_stop_applied(&c->recorder, &c->engine, &c->blocks,
+	    generation);
 }
 
 static void
@@ -293,9 +382,13 @@ audio_restarting_hook(void *arg)
 
 	recorder_salvage(&c->recorder, &c->engine, &c->blocks);
 	if (c->recorder.state != RECORDER_OFF) {
-		log_msg("recording %s ended at %llu frames", c->recorder.path,
-		    (unsigned long long)c->recorder.frames);
+		/* exec ends the disk thread: the file is finished first. */
 		finish_recording_now(c);
+		recorder_event(c, recorder_wait(&c->recorder, &c->engine,
+		    &c->blocks, 1000000000ull));
+		log_msg("recording %s ended at %llu frames",
+		    c->recorder.ended_path != NULL ? c->recorder.ended_path :
+		    "", (unsigned long long)c->recorder.frames);
 	}
 	clients_done(&c->clients);
 }
@@ -312,9 +405,23 @@ reload_hook(void *arg, char *err, size_t errlen, char *note, size_t notelen)
 	return reload(arg, err, errlen, note, notelen);
 }
 
+/* Answers the clients still waiting for a play that will not start. */
+static void
+play_superseded(struct control *c, const char *why)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddBoolToObject(o, "ok", 0);
+	cJSON_AddStringToObject(o, "error", why);
+	clients_answer_waiting(&c->clients, COMMAND_WAIT_PLAY, o);
+	cJSON_Delete(o);
+}
+
 static int
 source_hook(void *arg)
 {
+	/* "stop": a play still opening is not going to start. */
+	play_superseded(arg, "stopped before it started");
 	return send_source(arg, 0);
 }
 
@@ -331,18 +438,21 @@ on_line(void *arg, struct client *cl, const char *line, size_t len)
 		command_reply_done(&r);
 		return;
 	}
+	/* A play still opening was just replaced by this one. */
+	if (r.wait == COMMAND_WAIT_PLAY)
+		play_superseded(c, "replaced by a later play");
 	if (r.text != NULL)
 		client_write(cl, r.text, strlen(r.text));
 	else if (r.json != NULL)
 		client_send_json(cl, r.json);
 	wait = r.wait;
 	command_reply_done(&r);
-	if (!wait)
+	if (wait == COMMAND_WAIT_NONE)
 		return;
-	client_wait(cl);
+	client_wait(cl, wait);
 	/* With the stream opening or closing, the callback may yet run:
 	   the audio hooks decide.  With none, nothing else will. */
-	if (audio_idle(&c->audio))
+	if (wait == COMMAND_WAIT_RECORD_STOP && audio_idle(&c->audio))
 		finish_recording_now(c);
 }
 
@@ -361,9 +471,12 @@ tick(void *arg)
 
 	recycle(c);
 	clients_resume(&c->clients);
+	disk_results(c);
+	player_event(c, player_tick(&c->player, now));
+	recorder_event(c, recorder_tick(&c->recorder, now));
+	disk_kick(&c->disk);
 	player_refill(&c->player, &c->engine, &c->blocks);
-	if (recorder_pump(&c->recorder, &c->engine, &c->blocks))
-		recording_finished(c);
+	recorder_pump(&c->recorder, &c->engine, &c->blocks);
 	audio_watch(&c->audio, now);
 	http_tick(&c->http);
 	retry_input(c, now);
@@ -507,8 +620,8 @@ start_loop(struct control *c)
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
 	signal(SIGPIPE, SIG_IGN);
-	/* Clients, and the signals, the timer and the socket. */
-	if (loop_init(&c->loop, CLIENT_MAX + 3) != 0 ||
+	/* Clients, and the signals, the timer, the socket and the disk. */
+	if (loop_init(&c->loop, CLIENT_MAX + 4) != 0 ||
 	    loop_add_signals(&c->loop, &mask, &signal_ops, c) == NULL) {
 		log_msg("event loop: %s", strerror(errno));
 		return -1;
@@ -519,6 +632,24 @@ start_loop(struct control *c)
 	c->clients.idle_ns = (uint64_t)(c->cfg->control.idle_timeout * 1e9);
 	if (loop_add_timer(&c->loop, c->tick_ns, &tick_ops, c) == NULL) {
 		log_msg("event loop: timer: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* The disk threads (every block can be at one at once, and an open and a
+   close) and their wake-up.  0, or -1 with err. */
+static int
+start_disk(struct control *c, char *err, size_t errlen)
+{
+	static const struct loop_ops disk_ops = { .name = "disk thread",
+	    .in = on_disk };
+
+	if (disk_init(&c->disk, c->cfg->pool.blocks + 16, err, errlen) != 0)
+		return -1;
+	if (loop_add(&c->loop, disk_fd(&c->disk), &disk_ops, c) == NULL) {
+		snprintf(err, errlen, "event loop: disk thread: %s",
+		    strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -589,16 +720,21 @@ start(struct control *c)
 	if ((depth = start_engine(c, chain)) == 0)
 		return -1;
 	start_commands(c, chain);
-	player_init(&c->player, depth);
-	recorder_init(&c->recorder, depth);
-	if (stats_init(&c->stats) != 0) {
+	recorder_init(&c->recorder, depth, &c->disk);
+	if (player_init(&c->player, depth, &c->disk) != 0 ||
+	    stats_init(&c->stats) != 0) {
 		log_msg("out of memory");
 		return -1;
 	}
-	(void)send_source(c, 0);
 	c->tick_ns = tick_period(c, depth);
 	if (start_loop(c) != 0)
 		return -1;
+	/* After start_loop: the threads inherit its blocked signals. */
+	if (start_disk(c, err, sizeof(err)) != 0) {
+		log_msg("%s", err);
+		return -1;
+	}
+	(void)send_source(c, 0);
 	c->cmd.have_group = clients_have_group(&c->clients);
 	clients_monitor_group(&c->clients, c->cfg->control.monitor_group);
 	if (http_init(&c->http, c->cfg->metrics.listen, &c->cmd, err,
@@ -613,11 +749,15 @@ start(struct control *c)
 	return 0;
 }
 
-/* Lets the callback hand over the recording's last block (END). */
+/*
+ * Lets the callback hand over the recording's last block (END) and the
+ * disk thread finish the file; a disk thread held by a FIFO nobody reads
+ * is interrupted half way through the second.
+ */
 static void
 end_recording(struct control *c)
 {
-	uint64_t deadline = rtclock_ns() + 1000000000ull;
+	uint64_t start = rtclock_ns(), now = start, cancelled = 0;
 	struct timespec ts = { 0, 1000000 };
 
 	if (c->recorder.state != RECORDER_ON ||
@@ -625,14 +765,30 @@ end_recording(struct control *c)
 	    recorder_stop(&c->recorder, &c->engine) != 0)
 		return;
 	while (c->recorder.state != RECORDER_OFF &&
-	    rtclock_ns() < deadline && audio_active(&c->audio)) {
+	    now - start < 1000000000ull && audio_active(&c->audio)) {
 		nanosleep(&ts, NULL);
+		recycle(c);
 		recorder_pump(&c->recorder, &c->engine, &c->blocks);
+		(void)recorder_collect(&c->recorder, &c->engine, &c->blocks);
+		now = rtclock_ns();
+		if (!cancelled && now - start > 250000000ull) {
+			disk_cancel(&c->disk, DISK_RECORD,
+			    c->recorder.generation + 1);
+			cancelled = now;
+		}
+		/* Held where no signal reaches: leave it to the exit. */
+		if (cancelled && now - cancelled > 100000000ull &&
+		    disk_stuck(&c->disk, DISK_RECORD))
+			break;
+		disk_kick(&c->disk);
 	}
 }
 
-/* Stops within a bounded time, finishing the recording first. */
-static void
+/*
+ * Stops within a bounded time, finishing the recording first.  Returns 0
+ * if c may be freed, -1 if a thread left behind still uses it.
+ */
+static int
 stop(struct control *c)
 {
 	int closed;
@@ -647,26 +803,42 @@ stop(struct control *c)
 		/* What the ring still holds goes in first: the log gives the
 		   file's final length. */
 		recorder_finish_stopped(&c->recorder, &c->engine, &c->blocks);
-		log_msg("recording %s closed at %llu frames",
-		    c->recorder.ended_path,
-		    (unsigned long long)(c->recorder.frames));
+		(void)recorder_wait(&c->recorder, &c->engine, &c->blocks,
+		    400000000ull);
+		if (c->recorder.state != RECORDER_OFF)
+			log_msg("recording %s left at %llu frames: the disk "
+			    "thread is held by its file", c->recorder.path,
+			    (unsigned long long)(c->recorder.frames));
+		else
+			log_msg("recording %s closed at %llu frames%s%s",
+			    c->recorder.ended_path,
+			    (unsigned long long)(c->recorder.frames),
+			    c->recorder.error[0] != '\0' ? ": " : "",
+			    c->recorder.error);
 	}
 	recorder_done(&c->recorder, &c->blocks, &c->engine);
 	http_done(&c->http);
 	clients_done(&c->clients);
 	loop_done(&c->loop);
-	/* A worker stuck in PortAudio may still use the engine: leave the
-	   memory to the exit. */
+	/* A disk thread held where no signal reaches it (a dead NFS mount)
+	   may still use its blocks: leave the memory to the exit, as for a
+	   worker stuck in PortAudio. */
+	if (!disk_done(&c->disk, 200000000ull)) {
+		log_msg("disk thread: a file does not answer; leaving "
+		    "without waiting for it");
+		return -1;
+	}
 	if (!closed)
-		return;
+		return -1;
 	recycle(c);
-	player_done(&c->player);
+	player_done(&c->player, &c->blocks);
 	engine_done(&c->engine);
 	stats_done(&c->stats);
 	rtmsgpool_done(&c->msgs);
 	rtpool_done(&c->blocks);
 	config_free(c->cfg);
 	log_msg("stopped");
+	return 0;
 }
 
 int
@@ -692,7 +864,7 @@ control_run(const struct control_opts *o)
 			log_msg("event loop: %s", strerror(errno));
 			break;
 		}
-	stop(c);
-	free(c);
+	if (stop(c) == 0)
+		free(c);
 	return 0;
 }

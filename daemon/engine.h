@@ -299,6 +299,8 @@ int engine_feed_ended(const struct engine *e);
 
 /* Callbacks and frames so far (atomic reads).  Any thread. */
 uint64_t engine_callbacks(const struct engine *e);
+/* The latest callback's start (rtclock_ns()), 0 before any.  Any thread. */
+uint64_t engine_last_callback_ns(const struct engine *e);
 uint64_t engine_frames(const struct engine *e);
 
 /* The audio thread's id once it has run, 0 before.  Any thread. */

@@ -112,6 +112,14 @@ engine_callbacks(const struct engine *e)
 }
 
 uint64_t
+engine_last_callback_ns(const struct engine *e)
+{
+	/* Atomic: the audio side stores it (see account()). */
+	return ck_pr_load_64(
+	    (uint64_t *)&e->live->counters.last_callback_ns);
+}
+
+uint64_t
 engine_frames(const struct engine *e)
 {
 	return ck_pr_load_64((uint64_t *)&e->live->counters.frames);

@@ -245,6 +245,41 @@ replaceable(const struct files_target *t, int fd, const char *path,
 	return 0;
 }
 
+/*
+ * A FIFO made in the recordings directory is a pipe to whoever reads it
+ * (sox-style): recording into it replaces nothing.  Opened for writing,
+ * which waits for a reader: the disk thread calls this and gives up after
+ * its timeout.  Returns the descriptor, -1 if rest is not a FIFO, or -2
+ * with errno.
+ */
+static int
+open_pipe(const char *dir, size_t n, const char *rest)
+{
+	struct stat st;
+	int fd, dirfail;
+
+	fd = open_in(dir, n, rest, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0,
+	    &dirfail);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode)) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	fd = open_in(dir, n, rest, O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0,
+	    &dirfail);
+	if (fd < 0)
+		return -2;
+	/* Swapped for something else between the two opens: refused. */
+	if (fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode)) {
+		close(fd);
+		errno = EPERM;
+		return -2;
+	}
+	return fd;
+}
+
 int
 files_create(const struct files_target *t, const char *path, char *err,
     size_t errlen)
@@ -276,6 +311,11 @@ files_create(const struct files_target *t, const char *path, char *err,
 	if (errno != EEXIST || dirfail) {
 		refusal(errno, path, dir, n, dirfail, err, errlen);
 		return -1;
+	}
+	if ((fd = open_pipe(dir, n, rest)) != -1) {
+		if (fd < 0)
+			refusal(errno, path, dir, n, 0, err, errlen);
+		return fd < 0 ? -1 : fd;
 	}
 	if (!t->overwrite) {
 		snprintf(err, errlen, "%s: exists; 'record --overwrite %s' "

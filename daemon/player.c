@@ -1,6 +1,9 @@
 /*
- * File playback on the control side.  The file is decoded a block at a
- * time into pool blocks tagged with the playback's generation; the audio
+ * File playback on the control side.  The disk thread's playback lane
+ * opens the file and decodes it a block at a time into pool blocks tagged
+ * with the playback's generation (the blocks go there empty and come back
+ * filled, in order); this side only moves blocks and messages.  A block
+ * the feed ring has no room for waits in p->held. the audio
  * side discards blocks of any other generation, so a stopped or replaced
  * file can never leak into the output.  A file's first blocks are queued
  * just before its source message: the engine keeps a newer generation's
@@ -49,12 +52,15 @@ stalling(struct player *p)
 	return now < p->stall_until;
 }
 
-void
-player_init(struct player *p, unsigned depth)
+int
+player_init(struct player *p, unsigned depth, struct disk *d)
 {
 	memset(p, 0, sizeof(*p));
 	p->depth = depth;
+	p->disk = d;
+	p->held = calloc(depth, sizeof(*p->held));
 	stall_hook_init(p);
+	return p->held == NULL ? -1 : 0;
 }
 
 int
@@ -62,99 +68,95 @@ player_start(struct player *p, struct engine *e, struct rtpool *pool,
     const char *path, const struct config_files *dirs, int loop, char *err,
     size_t errlen)
 {
-	unsigned max = engine_block_capacity(e, e->setup.channels);
-	struct sfin *in = NULL;
-	int fd;
+	struct disk_job *j;
 
-	if (dirs == NULL)
-		in = sfin_open(path, e->setup.rate, e->setup.channels, max,
-		    err, errlen);
-	else if ((fd = files_open_read(dirs, path, err, errlen)) >= 0)
-		in = sfin_open_fd(fd, path, e->setup.rate, e->setup.channels,
-		    max, err, errlen);
-	if (in == NULL)
-		return -1;
+	(void)pool;
 	player_stop(p);		/* a new generation for the new file */
-	p->in = in;
-	p->path = strdup(path);
+	j = disk_job_new(DISK_OPEN_READ, p->generation);
+	if (j == NULL || (j->path = strdup(path)) == NULL ||
+	    (dirs != NULL && disk_job_confine(j, dirs) != 0) ||
+	    (p->path = strdup(path)) == NULL) {
+		disk_job_del(j);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	j->rate = e->setup.rate;
+	j->channels = e->setup.channels;
+	j->capacity = engine_block_capacity(e, e->setup.channels);
+	j->loop = loop;
+	if (disk_submit(p->disk, DISK_PLAY, j) != 0) {
+		disk_job_del(j);
+		free(p->path);
+		p->path = NULL;
+		snprintf(err, errlen, "busy: the disk thread is still on an "
+		    "earlier file; try again");
+		return -1;
+	}
 	p->loop = loop;
-	p->state = PLAYER_STREAMING;
+	p->state = PLAYER_OPENING;
+	p->open_deadline_ns = rtclock_ns() + PLAYER_OPEN_TIMEOUT_NS;
 	p->frames_fed = 0;
 	p->queued = 0;
 	p->loops = 0;
 	p->stalled = 0;
 	p->error[0] = '\0';
+	p->open_error[0] = '\0';
 	p->configured = 0;
-	/*
-	 * The first blocks go before the source message, so that the
-	 * callback that applies it has audio: the engine keeps a newer
-	 * generation's blocks until its message comes.
-	 */
-	player_refill(p, e, pool);
-	if (engine_send_source(e, ENGINE_SRC_FEED, p->generation, 0,
-	    0) != 0) {
-		player_stop(p);
-		snprintf(err, errlen, "busy: the message pool is empty; try "
-		    "again");
-		return -1;
-	}
+	p->source_sent = 0;
 	return 0;
 }
 
 void
 player_stop(struct player *p)
 {
-	sfin_close(p->in);
-	p->in = NULL;
+	struct disk_job *j;
+
 	free(p->path);
 	p->path = NULL;
-	p->state = PLAYER_IDLE;
+	p->source_sent = 0;
 	/* Every block queued so far is stale from now on; the source sent
 	   next carries this generation (see engine.c, drop_stale_feed). */
 	p->generation++;
+	if (p->disk == NULL)
+		return;
+	if (p->state != PLAYER_IDLE) {
+		/* Whatever the lane still does for the old file is abandoned,
+		   an open or a read that blocks included. */
+		disk_cancel(p->disk, DISK_PLAY, p->generation);
+		j = disk_job_new(DISK_CLOSE, p->generation);
+		if (j != NULL && disk_submit(p->disk, DISK_PLAY, j) != 0)
+			disk_job_del(j);	/* the next open closes it */
+	}
+	p->state = PLAYER_IDLE;
 }
 
-/* Fills one block; returns 1 if it is the last. */
-static int
-fill(struct player *p, struct engine *e, struct engine_block *b)
+/* Moves held blocks on to the feed ring, oldest first; stale ones go back
+   to the pool. */
+static void
+flush_held(struct player *p, struct engine *e, struct rtpool *pool)
 {
-	unsigned cap = engine_block_capacity(e, e->setup.channels);
-	unsigned ch = e->setup.channels;
-	long n;
+	unsigned i = 0, k = 0;
 
-	b->frames = 0;
-	b->channels = ch;
-	b->generation = p->generation;
-	b->flags = 0;
-	while (b->frames < cap) {
-		n = sfin_read(p->in, b->data + (size_t)b->frames * ch,
-		    cap - b->frames, p->error, sizeof(p->error));
-		if (n < 0)
-			break;
-		b->frames += (uint32_t)n;
-		if (n > 0)
-			continue;
-		/* End of file: wrap around, unless the file is empty. */
-		if (p->loop && p->frames_fed + b->frames > 0 &&
-		    sfin_rewind(p->in) == 0) {
-			p->loops++;
-			continue;
-		}
-		break;
+	for (; i < p->nheld; i++) {
+		struct engine_block *b = p->held[i];
+
+		if (b->generation != p->generation)
+			rtpool_put(pool, b);
+		else if (k == 0 && !engine_feed_full(e))
+			(void)engine_feed_push_spsc(e, b);	/* room seen */
+		else
+			p->held[k++] = b;
 	}
-	p->frames_fed += b->frames;
-	if (b->frames < cap) {
-		b->flags |= ENGINE_BLOCK_END;
-		return 1;
-	}
-	return 0;
+	p->nheld = k;
 }
 
 void
 player_refill(struct player *p, struct engine *e, struct rtpool *pool)
 {
 	struct engine_block *b;
+	struct disk_job *j;
 
+	flush_held(p, e, pool);
 	if (p->state != PLAYER_STREAMING || stalling(p))
 		return;
 	/* Blocks of a stopped file may still sit in the ring until the
@@ -169,14 +171,122 @@ player_refill(struct player *p, struct engine *e, struct rtpool *pool)
 			p->pool_empty++;
 			return;
 		}
-		p->queued++;
-		if (fill(p, e, b)) {
-			p->state = PLAYER_DRAINING;
-			(void)engine_feed_push_spsc(e, b);	/* room seen */
+		b->frames = 0;
+		b->channels = e->setup.channels;
+		b->generation = p->generation;
+		b->flags = 0;
+		j = disk_job_new(DISK_FILL, p->generation);
+		if (j != NULL) {
+			j->block = b;
+			j->capacity = engine_block_capacity(e,
+			    e->setup.channels);
+		}
+		if (j == NULL || disk_submit(p->disk, DISK_PLAY, j) != 0) {
+			disk_job_del(j);
+			rtpool_put(pool, b);
 			return;
 		}
-		(void)engine_feed_push_spsc(e, b);	/* room seen */
+		p->queued++;
 	}
+}
+
+/* A start that cannot go on: says why, and plays nothing. */
+static enum player_event
+failed(struct player *p, const char *why)
+{
+	char msg[sizeof(p->open_error)];
+
+	snprintf(msg, sizeof(msg), "%s", why);
+	player_stop(p);
+	memcpy(p->open_error, msg, sizeof(msg));
+	return PLAYER_FAILED;
+}
+
+static enum player_event
+opened(struct player *p, struct engine *e, struct rtpool *pool,
+    const struct disk_job *j)
+{
+	if (j->failed)
+		return failed(p, j->err);
+	p->info = j->info;
+	p->state = PLAYER_STREAMING;
+	player_refill(p, e, pool);
+	return PLAYER_NOTHING;
+}
+
+/* A filled block of the current file. */
+static enum player_event
+filled(struct player *p, struct engine *e, struct rtpool *pool,
+    struct disk_job *j)
+{
+	struct engine_block *b = j->block;
+
+	if (p->state != PLAYER_STREAMING) {
+		/* Decoded after the END block: not needed. */
+		rtpool_put(pool, b);
+		if (p->queued > 0)
+			p->queued--;
+		return PLAYER_NOTHING;
+	}
+	p->frames_fed += j->frames;
+	p->loops += j->loops;
+	if (j->failed)
+		snprintf(p->error, sizeof(p->error), "%s", j->err);
+	if (j->end) {
+		b->flags |= ENGINE_BLOCK_END;
+		p->state = PLAYER_DRAINING;
+	}
+	p->held[p->nheld++] = b;	/* at most depth are out */
+	flush_held(p, e, pool);
+	if (p->source_sent)
+		return PLAYER_NOTHING;
+	/*
+	 * The first blocks go before the source message, so that the
+	 * callback that applies it has audio: the engine keeps a newer
+	 * generation's blocks until its message comes.
+	 */
+	if (engine_send_source(e, ENGINE_SRC_FEED, p->generation, 0, 0) != 0)
+		return failed(p, "busy: the message pool is empty; try again");
+	p->source_sent = 1;
+	return PLAYER_STARTED;
+}
+
+enum player_event
+player_collect(struct player *p, struct engine *e, struct rtpool *pool)
+{
+	enum player_event ev = PLAYER_NOTHING, now;
+	struct disk_job *j;
+
+	while ((j = disk_collect(p->disk, DISK_PLAY)) != NULL) {
+		now = PLAYER_NOTHING;
+		if (j->generation != p->generation) {
+			if (j->block != NULL)
+				rtpool_put(pool, j->block);
+		} else if (j->op == DISK_OPEN_READ &&
+		    p->state == PLAYER_OPENING) {
+			now = opened(p, e, pool, j);
+		} else if (j->op == DISK_FILL) {
+			now = filled(p, e, pool, j);
+		}
+		disk_job_del(j);
+		if (now != PLAYER_NOTHING)
+			ev = now;
+	}
+	player_refill(p, e, pool);
+	return ev;
+}
+
+enum player_event
+player_tick(struct player *p, uint64_t now)
+{
+	char msg[sizeof(p->open_error)];
+
+	if (p->state != PLAYER_OPENING || now < p->open_deadline_ns)
+		return PLAYER_NOTHING;
+	snprintf(msg, sizeof(msg), "%s: not open after %.0f s (a FIFO "
+	    "nobody writes to, or a mount that does not answer); abandoned",
+	    p->path, (double)PLAYER_OPEN_TIMEOUT_NS / 1e9);
+	return failed(p, msg);
 }
 
 int
@@ -193,9 +303,16 @@ player_returned(struct player *p, const struct engine_block *b)
 }
 
 void
-player_done(struct player *p)
+player_done(struct player *p, struct rtpool *pool)
 {
+	unsigned i;
+
 	player_stop(p);
+	for (i = 0; i < p->nheld; i++)
+		rtpool_put(pool, p->held[i]);
+	p->nheld = 0;
+	free(p->held);
+	p->held = NULL;
 }
 
 int

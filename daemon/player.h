@@ -1,6 +1,9 @@
 /*
- * File playback, control side: decodes a file into pool blocks and keeps
- * the engine's feed ring topped up.  The audio side only consumes them.
+ * File playback, control side: has the disk thread (disk.h, its playback
+ * lane) open the file and decode it into pool blocks, and keeps the
+ * engine's feed ring topped up with them.  The audio side only consumes
+ * them.  Nothing here touches the file: a FIFO or a slow mount holds the
+ * lane, never the caller.
  * Control thread only.
  */
 #ifndef TP_PLAYER_H
@@ -10,18 +13,32 @@
 #include <stdint.h>
 
 #include "config/config.h"
+#include "daemon/disk.h"
 #include "daemon/engine.h"
 #include "daemon/sfin.h"
 
+/* How long an open may take before it is abandoned (a FIFO nobody writes
+   to, a stalled mount). */
+#define PLAYER_OPEN_TIMEOUT_NS (3ull * 1000000000ull)
+
 enum player_state {
 	PLAYER_IDLE,		/* nothing playing */
+	PLAYER_OPENING,		/* the disk thread opens the file */
 	PLAYER_STREAMING,	/* feeding blocks */
 	PLAYER_DRAINING		/* END block sent; waiting for it back */
 };
 
+/* What player_collect and player_tick report. */
+enum player_event {
+	PLAYER_NOTHING,
+	PLAYER_STARTED,		/* the file plays: p->info describes it */
+	PLAYER_FAILED		/* it did not start: p->open_error says why */
+};
+
 struct player {
 	enum player_state state;
-	struct sfin *in;
+	struct disk *disk;	/* its lane DISK_PLAY does the file work */
+	struct sfin_info info;	/* the file's, once open */
 	char *path;
 	int loop;
 	uint64_t generation;	/* tags this file's blocks; only grows */
@@ -40,19 +57,28 @@ struct player {
 	uint64_t stall_ns;
 	uint64_t stall_until;	/* rtclock_ns() when the stall ends; 0 */
 	int stalled;		/* this file's stall has begun */
-	char error[512];	/* the last decode error, or "" */
+	char error[1024];	/* the last decode error, or "" */
+	char open_error[1024];	/* why the last start failed */
 	int configured;		/* the [engine] input, not a client's play */
+	int source_sent;	/* the engine was told to play this file */
+	uint64_t open_deadline_ns;	/* OPENING: abandoned after this */
+	struct engine_block **held;	/* filled, waiting for feed room */
+	unsigned nheld;
 };
 
-/* Control thread. */
-void player_init(struct player *p, unsigned depth);
+/* Plays through d's DISK_PLAY lane.  Returns 0 or -1 (out of memory).
+   Control thread. */
+int player_init(struct player *p, unsigned depth, struct disk *d);
 
 /*
  * Starts playing path (resampled to the engine's rate, mapped to its
- * channels): queues its first blocks, then sends the source message.  A
- * client's path is opened only within dirs (see daemon/files.h); NULL
- * for the config's own input, which is trusted.  Returns 0, or -1 with a
- * message; whatever played before is stopped either way.
+ * channels): the disk thread opens it (a client's path only within
+ * dirs, see daemon/files.h; dirs NULL for the config's own input, which
+ * is trusted), and player_collect() reports
+ * PLAYER_STARTED once its first blocks are queued and the source message
+ * sent, or PLAYER_FAILED.  Returns 0 (under way), or -1 with a message
+ * (the disk thread's queue is full); whatever played before is stopped
+ * either way.
  * Control thread.
  */
 int player_start(struct player *p, struct engine *e, struct rtpool *pool,
@@ -60,7 +86,23 @@ int player_start(struct player *p, struct engine *e, struct rtpool *pool,
     size_t errlen);
 
 /*
- * Stops: the file is closed and the generation moves on, so that the
+ * Takes back what the disk thread finished: opened files, filled blocks
+ * (queued on the feed ring).  Returns what happened to the start under way,
+ * if anything.  Call when disk_fd() is readable and every tick.
+ * Control thread.
+ */
+enum player_event player_collect(struct player *p, struct engine *e,
+    struct rtpool *pool);
+
+/*
+ * Abandons an open that took longer than PLAYER_OPEN_TIMEOUT_NS
+ * (PLAYER_FAILED, p->open_error says so).  now_ns: rtclock_ns().
+ * Control thread.
+ */
+enum player_event player_tick(struct player *p, uint64_t now_ns);
+
+/*
+ * Stops: the disk thread closes the file and the generation moves on, so that the
  * engine drops the queued blocks once it gets the next source message,
  * which must carry p->generation.
  * Control thread.
@@ -82,8 +124,8 @@ void player_refill(struct player *p, struct engine *e, struct rtpool *pool);
  */
 int player_returned(struct player *p, const struct engine_block *b);
 
-/* Control thread. */
-void player_done(struct player *p);
+/* Stops and frees; the disk threads must be done.  Control thread. */
+void player_done(struct player *p, struct rtpool *pool);
 
 /*
  * What follows a file's end (player_returned() said so): a client's file

@@ -497,6 +497,8 @@ sfout_open_fd(int fd, const char *path, double rate, unsigned channels,
     char *err, size_t errlen)
 {
 	struct sfout *out;
+	struct stat st;
+	int stream = fstat(fd, &st) == 0 && !S_ISREG(st.st_mode);
 
 	out = new_out(path, SFOUT_LIVE, rate, channels, NULL, err, errlen);
 	if (out == NULL) {
@@ -504,15 +506,15 @@ sfout_open_fd(int fd, const char *path, double rate, unsigned channels,
 		return NULL;
 	}
 	/* Only now that the format is known to work may an existing file
-	   (record --overwrite) lose what it held. */
-	if (ftruncate(fd, 0) != 0) {
+	   (record --overwrite) lose what it held.  A pipe has nothing. */
+	if (!stream && ftruncate(fd, 0) != 0) {
 		snprintf(err, errlen, "%s: cannot write: %s", path,
 		    strerror(errno));
 		close(fd);
 		sfout_abort(out);
 		return NULL;
 	}
-	if (open_sf(out, fd, 0, rate, err, errlen) != 0) {
+	if (open_sf(out, fd, stream, rate, err, errlen) != 0) {
 		sfout_abort(out);
 		return NULL;
 	}

@@ -456,6 +456,11 @@ stats_status_json(const struct stats *s, const struct stats_context *c,
 		    (double)c->recorded_frames);
 	} else
 		cJSON_AddNullToObject(o, "recording");
+	if (c->recording_error != NULL)
+		cJSON_AddStringToObject(o, "recording_error",
+		    c->recording_error);
+	else
+		cJSON_AddNullToObject(o, "recording_error");
 	cJSON_AddNumberToObject(o, "stages",
 	    c->chain ? dsp_chain_length(c->chain) : 0);
 	cJSON_AddNumberToObject(o, "callbacks", (double)d->counters.callbacks);
@@ -642,6 +647,10 @@ metrics_state(struct text *t, const struct stats_context *c)
 	family(t, "tidepool_source_error", "gauge", "1 while the configured "
 	    "input file cannot be opened (it is tried again every second).");
 	gauge(t, "tidepool_source_error", "", c->source_error != NULL);
+	family(t, "tidepool_recording_errors", "counter", "Recordings "
+	    "ended early by a write error (a full disk) or a stalled file.");
+	counter(t, "tidepool_recording_errors", "",
+	    (double)c->recording_errors);
 }
 
 /* Callbacks, xruns by cause, missed frames and the period. */

@@ -30,6 +30,9 @@ struct stats_context {
 	const char *source_error;	/* why the [engine] input failed, or NULL */
 	const char *recording;		/* path, or NULL */
 	uint64_t recorded_frames;
+	const char *recording_error;	/* why the last recording ended
+					   early, or NULL */
+	uint64_t recording_errors;	/* recordings ended by an error */
 	uint64_t uptime_ns;
 	const char *audio_sched;	/* "SCHED_FIFO 70", "SCHED_OTHER" */
 };

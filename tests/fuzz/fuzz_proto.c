@@ -166,8 +166,10 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		fail("engine", err);
 	if (stats_init(&st) != 0)
 		fail("stats", "out of memory");
-	player_init(&player, 2);
-	recorder_init(&recorder, 2);
+	/* No disk thread: play and record are not run here. */
+	if (player_init(&player, 2, NULL) != 0)
+		fail("player", "out of memory");
+	recorder_init(&recorder, 2, NULL);
 	env.engine = &engine;
 	env.blocks = &blocks;
 	env.msgs = &msgs;

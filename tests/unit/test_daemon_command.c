@@ -10,11 +10,13 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
 #include "daemon/chainbuild.h"
 #include "daemon/command.h"
+#include "daemon/disk.h"
 
 #define RATE 48000
 #define PERIOD 64
@@ -31,6 +33,7 @@ struct rig {
 	struct stats stats;
 	struct player player;
 	struct recorder recorder;
+	struct disk disk;
 	struct command_env env;
 	struct command_reply reply;
 	int snapshots, reloads, sources;
@@ -113,8 +116,9 @@ rig_up(void **state)
 	assert_int_equal(engine_init(&r->engine, &es, chain, err,
 	    sizeof(err)), 0);
 	assert_int_equal(stats_init(&r->stats), 0);
-	player_init(&r->player, 2);
-	recorder_init(&r->recorder, 2);
+	assert_int_equal(disk_init(&r->disk, 16, err, sizeof(err)), 0);
+	assert_int_equal(player_init(&r->player, 2, &r->disk), 0);
+	recorder_init(&r->recorder, 2, &r->disk);
 	r->env.engine = &r->engine;
 	r->env.blocks = &r->blocks;
 	r->env.msgs = &r->msgs;
@@ -135,7 +139,8 @@ rig_down(void **state)
 
 	command_reply_done(&r->reply);
 	recorder_done(&r->recorder, &r->blocks, &r->engine);
-	player_done(&r->player);
+	player_done(&r->player, &r->blocks);
+	assert_int_equal(disk_done(&r->disk, 1000000000ull), 1);
 	engine_done(&r->engine);
 	stats_done(&r->stats);
 	rtmsgpool_done(&r->msgs);
@@ -391,10 +396,35 @@ test_record_stop_waits(void **state)
 	r->recorder.state = RECORDER_STOPPING;
 	run(r, 1, "record stop");
 	assert_null(r->reply.json);
-	assert_int_equal(r->reply.wait, 1);
+	assert_int_equal(r->reply.wait, COMMAND_WAIT_RECORD_STOP);
 	r->recorder.state = RECORDER_OFF;
+}
+
+/* play answers later, once the disk thread tried the file. */
+static void
+test_play_answers_later(void **state)
+{
+	struct rig *r = *state;
+	enum player_event ev = PLAYER_NOTHING;
+	int i;
+	cJSON *o;
+
 	run(r, 1, "play /nonexistent/x.wav");
-	assert_true(strstr(error(r), "/nonexistent/x.wav") != NULL);
+	assert_null(r->reply.json);
+	assert_int_equal(r->reply.wait, COMMAND_WAIT_PLAY);
+	assert_int_equal(r->player.state, PLAYER_OPENING);
+	for (i = 0; i < 2000 && ev == PLAYER_NOTHING; i++) {
+		struct timespec ts = { 0, 1000000 };
+
+		nanosleep(&ts, NULL);
+		ev = player_collect(&r->player, &r->engine, &r->blocks);
+	}
+	assert_int_equal(ev, PLAYER_FAILED);
+	o = command_played(&r->player);
+	assert_false(cJSON_IsTrue(cJSON_GetObjectItem(o, "ok")));
+	assert_non_null(strstr(cJSON_GetObjectItem(o, "error")->valuestring,
+	    "/nonexistent/x.wav"));
+	cJSON_Delete(o);
 }
 
 int
@@ -412,6 +442,7 @@ main(void)
 		T(test_reports_take_a_snapshot),
 		T(test_reload_and_stop_use_the_hooks),
 		T(test_record_stop_waits),
+		T(test_play_answers_later),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
