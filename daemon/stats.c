@@ -348,6 +348,8 @@ meters_json(const struct engine_stats *d, cJSON *o)
 		cJSON_AddItemToArray(cl, cJSON_CreateNumber(
 		    (double)d->meter.clipped[i]));
 	}
+	cJSON_AddNumberToObject(x, "nonfinite",
+	    (double)d->counters.nonfinite);
 }
 
 static void
@@ -625,6 +627,11 @@ metrics_levels(struct text *t, const struct engine_stats *d,
 	for (i = 0; i < d->meter.channels; i++)
 		put(t, "tidepool_clipped_samples_total{channel=\"%u\"} %llu\n",
 		    i, (unsigned long long)d->meter.clipped[i]);
+	put(t, "# HELP tidepool_nonfinite_samples_total NaN or infinite "
+	    "samples replaced by 0 in the chain.\n"
+	    "# TYPE tidepool_nonfinite_samples_total counter\n"
+	    "tidepool_nonfinite_samples_total %llu\n",
+	    (unsigned long long)d->counters.nonfinite);
 	put(t, "# HELP tidepool_underrun_episodes_total Runs of bad "
 	    "callbacks.\n# TYPE tidepool_underrun_episodes_total counter\n"
 	    "tidepool_underrun_episodes_total %llu\n",
