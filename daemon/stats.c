@@ -323,6 +323,10 @@ stages_json(const struct engine_stats *d, const struct stats_context *c,
 		    dsp_chain_stage_name(c->chain, i));
 		cJSON_AddStringToObject(st, "type", dsp_stage_type(
 		    dsp_chain_stage(c->chain, i))->name);
+		if (dsp_stage_ir_frames(dsp_chain_stage(c->chain, i)) > 0)
+			cJSON_AddNumberToObject(st, "ir_frames",
+			    dsp_stage_ir_frames(dsp_chain_stage(c->chain,
+			    i)));
 		cJSON_AddItemToObject(st, "us",
 		    summary_json(&d->stage_ns[i], 1e3, 0.01));
 		cJSON_AddItemToObject(st, "load",

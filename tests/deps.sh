@@ -8,7 +8,8 @@ PACKAGES="build-essential pkg-config libck-dev libinih-dev libcmocka-dev
 portaudio19-dev libsndfile1-dev libsoxr-dev libcjson-dev libsystemd-dev
 jackd2 sox libsox-fmt-all clang-22 libclang-rt-22-dev socat
 systemd python3 llvm man-db groff-base libasound2-dev
-pipewire pipewire-bin pipewire-jack wireplumber dbus dbus-daemon"
+pipewire pipewire-bin pipewire-jack wireplumber dbus dbus-daemon
+libfftw3-dev python3-scipy"
 BENCH_PACKAGES="ecasound libjemalloc-dev libgoogle-perftools-dev google-perftools hyperfine
 time strace"
 

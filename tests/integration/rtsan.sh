@@ -16,6 +16,12 @@ rc=$?
 sed 's/^/# /' "$T/rtsan-nonfinite.tap" | grep -v "^# ok" | head -n 40
 check $rc "the non-finite test passes under RealtimeSanitizer with no report"
 
+# The convolver executes FFTW plans in the callback.
+BIN=build/rtsan sh tests/integration/convolver.sh >"$T/rtsan-conv.tap" 2>&1
+rc=$?
+sed 's/^/# /' "$T/rtsan-conv.tap" | grep -v "^# ok" | head -n 40
+check $rc "the convolver test passes under RealtimeSanitizer with no report"
+
 # The compile-time half: clang's -Wfunction-effects refuses the planted
 # malloc in a function marked TP_REALTIME.
 clang-22 -std=c11 -D_GNU_SOURCE -I. $(pkg-config --cflags ck) \
