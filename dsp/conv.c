@@ -8,7 +8,9 @@
  * sample by sample in the time domain: each output sample needs only the
  * inputs up to itself, so there is no latency and no block boundary can
  * change a result.  The later partitions are applied in the frequency
- * domain, uniformly partitioned overlap-save (FFTW3, single precision):
+ * domain, uniformly partitioned overlap-save (FFTW3, single precision,
+ * spectra kept as separate real and imaginary arrays so that the products
+ * run four bins at a time):
  * when P input frames are complete, their 2P-frame segment is transformed
  * once and its spectrum joins a delay line of the past ones; the sum of
  * each past spectrum times its IR partition's spectrum, transformed back,
@@ -50,9 +52,12 @@ static const struct dsp_param params[] = {
    extensions), in a fixed order, so the same in every run. */
 typedef float conv_v4f __attribute__((vector_size(16)));
 
-/* Complex values per spectrum slot: P + 1 bins, rounded up to 4 so that
-   every slot keeps the alignment the plans were made for. */
-#define SLOT(p) (((size_t)(p) + 1 + 3) & ~(size_t)3)
+/* Floats per half (real or imaginary) of a spectrum: P + 1 bins, rounded
+   up to 8 so that every one keeps the 32-byte alignment the plans were
+   made for, and the products need no scalar tail (the padding stays 0). */
+#define SLOT(p) (((size_t)(p) + 1 + 7) & ~(size_t)7)
+/* Floats per channel of seg: 2P, rounded up the same way. */
+#define SEGLEN(p) ((2 * (size_t)(p) + 7) & ~(size_t)7)
 
 /* One input channel convolved with one IR channel into one output. */
 struct conv_path {
@@ -67,16 +72,18 @@ struct conv {
 	unsigned n;		/* acted channels (in = out) */
 	unsigned npaths;
 	struct conv_path path[DSP_MAX_CHANNELS * 2];
-	size_t slot;		/* complex values per spectrum: SLOT(p) */
+	size_t slot;		/* SLOT(p); a spectrum is 2 x slot floats,
+				   real parts then imaginary */
+	size_t seglen;		/* SEGLEN(p) */
 	float *head;		/* npaths x p: taps 0..p-1, reversed */
-	fftwf_complex *h;	/* npaths x (k-1) x slot: partitions 1..k-1,
+	float *h;		/* npaths x (k-1) spectra: partitions 1..k-1,
 				   transformed, scaled by 1/2p */
-	float *seg;		/* n x 2p: the last partition, then the one
-				   being filled */
-	fftwf_complex *fdl;	/* n x (k-1) x slot: spectra of the last k-1
+	float *seg;		/* n x seglen: the last partition, then the
+				   one being filled */
+	float *fdl;		/* n x (k-1) spectra of the last k-1
 				   segments, a ring */
 	unsigned fdl_new;	/* ring index of the newest */
-	fftwf_complex *acc;	/* slot: the sum for one output */
+	float *acc;		/* one spectrum: the sum for one output */
 	float *tmp;		/* 2p: one inverse transform */
 	float *tail;		/* n x p: what partitions 1..k-1 add to the
 				   frames of the partition being filled */
@@ -171,6 +178,7 @@ static void
 load_tail(struct conv *c, const struct dsp_setup *s, double f)
 {
 	unsigned q, j, k, p = c->p;
+	float *spec;
 	size_t t;
 
 	for (q = 0; q < c->npaths; q++)
@@ -184,8 +192,10 @@ load_tail(struct conv *c, const struct dsp_setup *s, double f)
 				c->tmp[j] = (float)(s->ir[t * s->ir_channels +
 				    c->path[q].ir] * f / (2.0 * p));
 			}
-			fftwf_execute_dft_r2c(c->fwd, c->tmp, c->h +
-			    ((size_t)q * (c->k - 1) + k - 1) * c->slot);
+			spec = c->h + ((size_t)q * (c->k - 1) + k - 1) * 2 *
+			    c->slot;
+			fftwf_execute_split_dft_r2c(c->fwd, c->tmp, spec,
+			    spec + c->slot);
 		}
 }
 
@@ -194,6 +204,7 @@ conv_init(struct dsp_stage *st, const struct dsp_setup *s, char *err,
     size_t errlen)
 {
 	struct conv *c;
+	fftwf_iodim dim;
 	unsigned q, j, p;
 	double f;
 
@@ -226,14 +237,15 @@ conv_init(struct dsp_stage *st, const struct dsp_setup *s, char *err,
 	}
 	c->k = (unsigned)(((size_t)s->ir_frames + p - 1) / p);
 	c->slot = SLOT(p);
+	c->seglen = SEGLEN(p);
 	c->ir_frames = s->ir_frames;
 	c->head = alloc_zero(sizeof(float) * c->npaths * p);
-	c->h = alloc_zero(sizeof(fftwf_complex) * c->npaths * (c->k - 1) *
+	c->h = alloc_zero(sizeof(float) * c->npaths * (c->k - 1) * 2 *
 	    c->slot);
-	c->seg = alloc_zero(sizeof(float) * c->n * 2 * p);
-	c->fdl = alloc_zero(sizeof(fftwf_complex) * c->n * (c->k - 1) *
+	c->seg = alloc_zero(sizeof(float) * c->n * c->seglen);
+	c->fdl = alloc_zero(sizeof(float) * c->n * (c->k - 1) * 2 *
 	    c->slot);
-	c->acc = alloc_zero(sizeof(fftwf_complex) * c->slot);
+	c->acc = alloc_zero(sizeof(float) * 2 * c->slot);
 	c->tmp = alloc_zero(sizeof(float) * 2 * p);
 	c->tail = alloc_zero(sizeof(float) * c->n * p);
 	if (c->head == NULL || c->h == NULL || c->seg == NULL ||
@@ -245,10 +257,12 @@ conv_init(struct dsp_stage *st, const struct dsp_setup *s, char *err,
 	}
 	/* ESTIMATE: a plan that does not depend on timing, and leaves the
 	   arrays alone while it is made. */
-	c->fwd = fftwf_plan_dft_r2c_1d((int)(2 * p), c->tmp, c->acc,
-	    FFTW_ESTIMATE);
-	c->inv = fftwf_plan_dft_c2r_1d((int)(2 * p), c->acc, c->tmp,
-	    FFTW_ESTIMATE);
+	dim.n = (int)(2 * p);
+	dim.is = dim.os = 1;
+	c->fwd = fftwf_plan_guru_split_dft_r2c(1, &dim, 0, NULL, c->tmp,
+	    c->acc, c->acc + c->slot, FFTW_ESTIMATE);
+	c->inv = fftwf_plan_guru_split_dft_c2r(1, &dim, 0, NULL, c->acc,
+	    c->acc + c->slot, c->tmp, FFTW_ESTIMATE);
 	if (c->fwd == NULL || c->inv == NULL) {
 		snprintf(err, errlen, "convolver: FFTW made no plan for %u "
 		    "points", 2 * p);
@@ -301,9 +315,8 @@ conv_reset(struct dsp_stage *st)
 {
 	struct conv *c = st->state;
 
-	memset(c->seg, 0, sizeof(float) * c->n * 2 * c->p);
-	memset(c->fdl, 0, sizeof(fftwf_complex) * c->n * (c->k - 1) *
-	    c->slot);
+	memset(c->seg, 0, sizeof(float) * c->n * c->seglen);
+	memset(c->fdl, 0, sizeof(float) * c->n * (c->k - 1) * 2 * c->slot);
 	memset(c->tail, 0, sizeof(float) * c->n * c->p);
 	c->fdl_new = 0;
 	c->pos = 0;
@@ -320,40 +333,49 @@ conv_reset(struct dsp_stage *st)
 #pragma clang diagnostic push
 #pragma clang diagnostic ignored "-Wfunction-effects"
 #endif
-static void fwd_exec(struct conv *c, float *in, fftwf_complex *out)
-    TP_REALTIME;
+static void fwd_exec(struct conv *c, float *in, float *spec) TP_REALTIME;
 static void inv_exec(struct conv *c) TP_REALTIME;
 
 static void
-fwd_exec(struct conv *c, float *in, fftwf_complex *out)
+fwd_exec(struct conv *c, float *in, float *spec)
 {
-	fftwf_execute_dft_r2c(c->fwd, in, out);
+	fftwf_execute_split_dft_r2c(c->fwd, in, spec, spec + c->slot);
 }
 
 static void
 inv_exec(struct conv *c)
 {
-	fftwf_execute_dft_c2r(c->inv, c->acc, c->tmp);
+	fftwf_execute_split_dft_c2r(c->inv, c->acc, c->acc + c->slot, c->tmp);
 }
 #if defined(__clang__)
 #pragma clang diagnostic pop
 #endif
 
-static void cmac(fftwf_complex *restrict acc, const fftwf_complex *restrict a,
-    const fftwf_complex *restrict b, size_t n) TP_REALTIME;
+static void cmac(float *restrict acc, const float *restrict a,
+    const float *restrict b, size_t n) TP_REALTIME;
 
-/* acc += a * b, n complex values. */
+/*
+ * acc += a * b for spectra of n bins each (n a multiple of 8), real parts
+ * first and imaginary parts n floats on: four bins a vector.
+ */
 static void
-cmac(fftwf_complex *restrict acc, const fftwf_complex *restrict a,
-    const fftwf_complex *restrict b, size_t n)
+cmac(float *restrict acc, const float *restrict a, const float *restrict b,
+    size_t n)
 {
+	conv_v4f ar, ai, br, bi, cr, ci;
 	size_t i;
 
-	for (i = 0; i < n; i++) {
-		float ar = a[i][0], ai = a[i][1], br = b[i][0], bi = b[i][1];
-
-		acc[i][0] += ar * br - ai * bi;
-		acc[i][1] += ar * bi + ai * br;
+	for (i = 0; i < n; i += 4) {
+		memcpy(&ar, a + i, sizeof(ar));
+		memcpy(&ai, a + n + i, sizeof(ai));
+		memcpy(&br, b + i, sizeof(br));
+		memcpy(&bi, b + n + i, sizeof(bi));
+		memcpy(&cr, acc + i, sizeof(cr));
+		memcpy(&ci, acc + n + i, sizeof(ci));
+		cr += ar * br - ai * bi;
+		ci += ar * bi + ai * br;
+		memcpy(acc + i, &cr, sizeof(cr));
+		memcpy(acc + n + i, &ci, sizeof(ci));
 	}
 }
 
@@ -367,25 +389,25 @@ static void
 boundary(struct conv *c)
 {
 	unsigned p = c->p, m = c->k - 1, ch, q, k, slot;
+	size_t spec = 2 * c->slot;
 	float *seg;
-	size_t bins = (size_t)p + 1;
 
 	if (m > 0) {
 		c->fdl_new = c->fdl_new == 0 ? m - 1 : c->fdl_new - 1;
 		for (ch = 0; ch < c->n; ch++)
-			fwd_exec(c, c->seg + (size_t)ch * 2 * p, c->fdl +
-			    ((size_t)ch * m + c->fdl_new) * c->slot);
+			fwd_exec(c, c->seg + (size_t)ch * c->seglen, c->fdl +
+			    ((size_t)ch * m + c->fdl_new) * spec);
 		for (ch = 0; ch < c->n; ch++) {
-			memset(c->acc, 0, sizeof(fftwf_complex) * c->slot);
+			memset(c->acc, 0, sizeof(float) * spec);
 			for (q = 0; q < c->npaths; q++) {
 				if (c->path[q].out != ch)
 					continue;
 				/* Partition k meets the segment k-1 back. */
 				for (k = 1, slot = c->fdl_new; k <= m; k++) {
 					cmac(c->acc, c->h + ((size_t)q * m +
-					    k - 1) * c->slot, c->fdl +
+					    k - 1) * spec, c->fdl +
 					    ((size_t)c->path[q].in * m + slot) *
-					    c->slot, bins);
+					    spec, c->slot);
 					slot = slot + 1 == m ? 0 : slot + 1;
 				}
 			}
@@ -395,7 +417,7 @@ boundary(struct conv *c)
 		}
 	}
 	for (ch = 0; ch < c->n; ch++) {
-		seg = c->seg + (size_t)ch * 2 * p;
+		seg = c->seg + (size_t)ch * c->seglen;
 		memcpy(seg, seg + p, sizeof(float) * p);
 	}
 	c->pos = 0;
@@ -447,7 +469,7 @@ conv_process(struct dsp_stage *st, const float *in, float *out,
 			m = p - c->pos;
 		/* All of the chunk's input first: out may be in. */
 		for (a = 0; a < c->n; a++) {
-			seg = c->seg + (size_t)a * 2 * p + p + c->pos;
+			seg = c->seg + (size_t)a * c->seglen + p + c->pos;
 			for (i = 0; i < m; i++)
 				seg[i] = in[(size_t)(done + i) * ch +
 				    st->act[a]];
@@ -458,8 +480,8 @@ conv_process(struct dsp_stage *st, const float *in, float *out,
 			for (q = 0; q < c->npaths; q++)
 				y[c->path[q].out] += head_dot(c->head +
 				    (size_t)q * p, c->seg +
-				    (size_t)c->path[q].in * 2 * p + c->pos +
-				    i + 1, p);
+				    (size_t)c->path[q].in * c->seglen +
+				    c->pos + i + 1, p);
 			g = dsp_ramp_next(&c->g);
 			for (a = 0; a < c->n; a++)
 				out[(size_t)(done + i) * ch + st->act[a]] =

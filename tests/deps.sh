@@ -11,7 +11,7 @@ systemd python3 llvm man-db groff-base libasound2-dev
 pipewire pipewire-bin pipewire-jack wireplumber dbus dbus-daemon
 libfftw3-dev python3-scipy"
 BENCH_PACKAGES="ecasound libjemalloc-dev libgoogle-perftools-dev google-perftools hyperfine
-time strace"
+time strace brutefir jconvolver"
 
 want="$PACKAGES"
 [ "${1:-}" = "--bench" ] && want="$PACKAGES $BENCH_PACKAGES"
