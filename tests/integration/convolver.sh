@@ -20,6 +20,8 @@ check $? "test signals: 2 s of -10 dBFS pink noise, 48 and 44.1 kHz"
 # the noise at RATE through a convolver with a fresh IR, sets $res to
 # "ABS REL" (dBFS, dB against the reference's level).
 conv() {
+	# A failed step leaves no earlier figure behind to pass on.
+	res="failed failed"
 	ir_rate=${6:-$1}
 	ref ir "$T/ir.wav" "$ir_rate" "$2" "$3" 7 ${7:-} || return 1
 	cat >"$T/c.conf" <<CONF
@@ -33,6 +35,7 @@ normalize = $5
 CONF
 	in=$T/n48.wav
 	[ "$1" = 44100 ] && in=$T/n44.wav
+	rm -f "$T/o.wav"
 	$R -q -c "$T/c.conf" "$in" "$T/o.wav" 2>"$T/render.log" || return 1
 	if [ "$ir_rate" != "$1" ]; then
 		res=$(ref check "$in" "$T/ir.wav" "$T/o.wav" "$5" 0 "$1")
@@ -108,7 +111,9 @@ type = convolver
 file = ir.wav
 gain = -6
 CONF
+rm -f "$T/o.wav"
 $R -q -c "$T/g.conf" "$T/n48.wav" "$T/o.wav"
+set -- failed
 set -- $(ref check "$T/n48.wav" "$T/ir.wav" "$T/o.wav" none -6)
 below "$1" -140
 check $? "gain = -6: $1 dBFS against the reference at -6 dB"
