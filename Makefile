@@ -21,7 +21,7 @@ FUZZ_SECONDS ?= 60
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wundef -Werror
-PKGS := portaudio-2.0 sndfile ck inih libcjson soxr libsystemd alsa libmicrohttpd
+PKGS := portaudio-2.0 sndfile ck inih libcjson soxr libsystemd alsa libmicrohttpd fftw3f
 
 ifeq ($(VARIANT),release)
 CC := gcc
@@ -182,7 +182,8 @@ install: programs
 	test -e $(DESTDIR)$(SYSCONFDIR)/tidepool/tidepool.conf || \
 	    install -m 0644 config/tidepool.conf \
 	    $(DESTDIR)$(SYSCONFDIR)/tidepool/tidepool.conf
-	install -m 0644 config/examples/*.conf $(DESTDIR)$(DOCDIR)/examples
+	install -m 0644 config/examples/*.conf config/examples/*.wav \
+	    $(DESTDIR)$(DOCDIR)/examples
 	@# The config a reload would load (a kept one too) must load and build.
 	@for f in $(DESTDIR)$(SYSCONFDIR)/tidepool/tidepool.conf \
 	    config/examples/*.conf; do \

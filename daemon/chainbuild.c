@@ -6,7 +6,9 @@
  * knows nothing of files.  This module joins the two: it finds the type,
  * parses and range-checks every key against that type's table, and reports
  * the first problem with the file, line and key.  The special keys are
- * "type", "channels" (any stage) and "matrix"/"outputs" (the mixer).
+ * "type", "channels" (any stage), "matrix"/"outputs" (the mixer) and
+ * "file"/"normalize" (the convolver, whose IR file is read here, through
+ * daemon/irfile.c, and partitioned by [engine] period).
  */
 #include <math.h>
 #include <stdio.h>
@@ -15,6 +17,8 @@
 
 #include "daemon/chainbuild.h"
 #include "daemon/engine.h"
+#include "daemon/irfile.h"
+#include "daemon/log.h"
 
 static void
 list_types(char *buf, size_t len)
@@ -39,6 +43,9 @@ list_params(const struct dsp_type *t, char *buf, size_t len)
 	if (strcmp(t->name, "mixer") == 0)
 		used += (size_t)snprintf(buf + used, len - used,
 		    ", outputs, matrix");
+	if (strcmp(t->name, "convolver") == 0)
+		used += (size_t)snprintf(buf + used, len - used,
+		    ", file, normalize");
 	for (i = 0; i < t->nparams && used < len; i++)
 		used += (size_t)snprintf(buf + used, len - used, ", %s",
 		    t->params[i].name);
@@ -142,7 +149,11 @@ struct stage_build {
 	unsigned rows;		/* of the matrix read */
 	unsigned outputs;	/* the mixer's "outputs", 0 if not given */
 	int have_matrix;
+	const struct config_kv *file;	/* the convolver's "file", or NULL */
 };
+
+/* The convolver's normalize modes, in enum dsp_conv_normalize's order. */
+static const char *const norm_names[] = { "none", "peak", "energy" };
 
 /* Takes one key; why gets what is wrong with it, or stays "". */
 static void
@@ -175,6 +186,21 @@ stage_key(struct stage_build *sb, const struct config_kv *kv, char *why,
 		sb->have_matrix = parse_matrix(kv->value, sb->channels,
 		    sb->matrix, DSP_MAX_CHANNELS, &sb->rows, why,
 		    whylen) == 0;
+	} else if (strcmp(t->name, "convolver") == 0 &&
+	    strcmp(kv->key, "file") == 0) {
+		if (kv->value[0] == '\0')
+			snprintf(why, whylen, "needs the path of an impulse "
+			    "response file");
+		sb->file = kv;
+	} else if (strcmp(t->name, "convolver") == 0 &&
+	    strcmp(kv->key, "normalize") == 0) {
+		for (b = 0; b < 3; b++)
+			if (strcmp(kv->value, norm_names[b]) == 0)
+				break;
+		if (b == 3)
+			snprintf(why, whylen, "must be none, peak or energy");
+		else
+			sb->setup.normalize = (unsigned)b;
 	} else if ((p = dsp_param_index(t, kv->key)) < 0) {
 		list_params(t, names, sizeof(names));
 		/* A key of [engine] or [pool] put in a stage. */
@@ -220,6 +246,51 @@ check_mixer(struct stage_build *sb, const struct config *cfg,
 	return 0;
 }
 
+/*
+ * The convolver's IR: read, resampled when the file's rate is not ours
+ * (the log says so), partitioned by the engine's period.  ir holds it
+ * until the stage has copied it.  0, or -1 with err.
+ */
+static int
+load_ir(struct stage_build *sb, const struct config *cfg,
+    const struct config_stage *cs, struct irfile *ir, char *err,
+    size_t errlen)
+{
+	const struct config_kv *kv = sb->file;
+	char path[4096], why[1024];
+	const char *slash;
+
+	if (kv == NULL) {
+		snprintf(err, errlen, "%s:%u: stage.%s: a convolver needs file "
+		    "= PATH of an impulse response (WAV, FLAC, any format "
+		    "libsndfile reads)", cfg->path, cs->line, cs->name);
+		return -1;
+	}
+	/* A relative path is from the config file's folder, so a config
+	   and its IRs move together. */
+	slash = strrchr(cfg->path, '/');
+	if (kv->value[0] == '/' || slash == NULL)
+		snprintf(path, sizeof(path), "%s", kv->value);
+	else
+		snprintf(path, sizeof(path), "%.*s/%s",
+		    (int)(slash - cfg->path), cfg->path, kv->value);
+	if (irfile_load(ir, path, sb->rate, DSP_MAX_CHANNELS,
+	    DSP_CONV_MAX_FRAMES, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "%s:%u: stage.%s: file = %s: %s",
+		    cfg->path, kv->line, cs->name, kv->value, why);
+		return -1;
+	}
+	if (ir->resampled)
+		log_msg("stage.%s: %s is at %g Hz: resampled to %g Hz with "
+		    "soxr (%u frames)", cs->name, path, ir->file_rate,
+		    sb->rate, ir->frames);
+	sb->setup.ir = ir->data;
+	sb->setup.ir_frames = ir->frames;
+	sb->setup.ir_channels = ir->channels;
+	sb->setup.partition = cfg->engine.period;
+	return 0;
+}
+
 static struct dsp_stage *
 build_stage(const struct config *cfg, const struct config_stage *cs,
     double rate, unsigned channels, unsigned max_frames, char *err,
@@ -227,6 +298,7 @@ build_stage(const struct config *cfg, const struct config_stage *cs,
 {
 	struct stage_build sb;
 	struct dsp_stage *st;
+	struct irfile ir;
 	const struct config_kv *kv;
 	char why[1024], names[512];
 	unsigned k;
@@ -257,7 +329,12 @@ build_stage(const struct config *cfg, const struct config_stage *cs,
 	if (strcmp(sb.t->name, "mixer") == 0 &&
 	    check_mixer(&sb, cfg, cs, err, errlen) != 0)
 		return NULL;
+	memset(&ir, 0, sizeof(ir));
+	if (strcmp(sb.t->name, "convolver") == 0 &&
+	    load_ir(&sb, cfg, cs, &ir, err, errlen) != 0)
+		return NULL;
 	st = dsp_stage_new(sb.t, &sb.setup, why, sizeof(why));
+	irfile_free(&ir);
 	if (st == NULL)
 		snprintf(err, errlen, "%s:%u: stage.%s: %s", cfg->path,
 		    cs->line, cs->name, why);
@@ -334,6 +411,10 @@ chainbuild_describe(FILE *out)
 			fprintf(out, "  matrix (one row of gains per output, "
 			    "rows separated by ';'), outputs (1 to %d)\n",
 			    DSP_MAX_CHANNELS);
+		if (strcmp(t->name, "convolver") == 0)
+			fprintf(out, "  file (the impulse response: 1 channel "
+			    "for all, 1 per channel, or 4 on 2 for true "
+			    "stereo), normalize (none, peak, energy; none)\n");
 		for (p = 0; p < t->nparams; p++) {
 			chainbuild_param_doc(t, p, doc, sizeof(doc));
 			fprintf(out, "  %s (%s): %s\n", t->params[p].name, doc,

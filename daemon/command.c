@@ -127,6 +127,9 @@ stage_json(const struct command_view *v, unsigned i)
 	cJSON_AddStringToObject(o, "type", t->name);
 	cJSON_AddNumberToObject(o, "in_channels", dsp_stage_in_channels(st));
 	cJSON_AddNumberToObject(o, "out_channels", dsp_stage_out_channels(st));
+	if (dsp_stage_ir_frames(st) > 0)
+		cJSON_AddNumberToObject(o, "ir_frames",
+		    dsp_stage_ir_frames(st));
 	ps = cJSON_AddObjectToObject(o, "params");
 	for (p = 0; p < t->nparams && p < DSP_MAX_PARAMS; p++)
 		cJSON_AddNumberToObject(ps, t->params[p].name,

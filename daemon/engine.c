@@ -437,11 +437,12 @@ run_chains(struct engine *e, const float *src, float *out, unsigned frames)
 
 	/* Offline, nobody reads the stages' times: two clock reads per
 	   stage and period saved (tidepool-render reports the periods). */
-	dsp_chain_process(e->chain, src, out, frames,
-	    e->setup.offline ? NULL : e->stage_ns);
+	bump(&e->live->counters.nonfinite, dsp_chain_process(e->chain, src,
+	    out, frames, e->setup.offline ? NULL : e->stage_ns));
 	if (e->old == NULL)
 		return;
-	dsp_chain_process(e->old, src, e->fade_buf, frames, NULL);
+	bump(&e->live->counters.nonfinite, dsp_chain_process(e->old, src,
+	    e->fade_buf, frames, NULL));
 	/* Linear crossfade from the old chain's output to the new one's. */
 	for (i = 0; i < frames; i++) {
 		g = e->fade_pos >= fade ? 1.0f :

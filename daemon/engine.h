@@ -113,6 +113,8 @@ struct engine_counters {
 	uint64_t missed_frames;		/* frames the server went past */
 	uint64_t cycles;		/* server cycles completed */
 	uint64_t cycle_frames;		/* frames in them */
+	uint64_t nonfinite;		/* NaN or infinite samples the chains
+					   replaced by 0 (dsp_chain_process) */
 };
 
 /* A consistent copy of everything the audio side measures. */

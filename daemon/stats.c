@@ -329,6 +329,10 @@ stages_json(const struct engine_stats *d, const struct stats_context *c,
 		    dsp_chain_stage_name(c->chain, i));
 		cJSON_AddStringToObject(st, "type", dsp_stage_type(
 		    dsp_chain_stage(c->chain, i))->name);
+		if (dsp_stage_ir_frames(dsp_chain_stage(c->chain, i)) > 0)
+			cJSON_AddNumberToObject(st, "ir_frames",
+			    dsp_stage_ir_frames(dsp_chain_stage(c->chain,
+			    i)));
 		cJSON_AddItemToObject(st, "us",
 		    summary_json(&d->stage_ns[i], 1e3, 0.01));
 		cJSON_AddItemToObject(st, "load",
@@ -354,6 +358,8 @@ meters_json(const struct engine_stats *d, cJSON *o)
 		cJSON_AddItemToArray(cl, cJSON_CreateNumber(
 		    (double)d->meter.clipped[i]));
 	}
+	cJSON_AddNumberToObject(x, "nonfinite",
+	    (double)d->counters.nonfinite);
 }
 
 static void
@@ -780,6 +786,10 @@ metrics_levels(struct text *t, const struct engine_stats *d,
 		counter(t, "tidepool_clipped_samples", labels,
 		    (double)d->meter.clipped[i]);
 	}
+	family(t, "tidepool_nonfinite_samples", "counter", "NaN or infinite "
+	    "samples replaced by 0 in the chain.");
+	counter(t, "tidepool_nonfinite_samples", "",
+	    (double)d->counters.nonfinite);
 	family(t, "tidepool_underrun_episodes", "counter", "Runs of bad "
 	    "callbacks.");
 	counter(t, "tidepool_underrun_episodes", "",

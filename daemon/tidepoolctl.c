@@ -239,6 +239,8 @@ print_stats_detail(const cJSON *r)
 			    valuedouble, cJSON_GetArrayItem(obj(x,
 			    "rms_dbfs"), i)->valuedouble, cJSON_GetArrayItem(
 			    obj(x, "clipped"), i)->valuedouble);
+		printf("  non-finite samples replaced by 0: %.0f\n",
+		    num(x, "nonfinite"));
 	}
 	a = obj(r, "episodes");
 	printf("\nunderrun episodes: %.0f", num(r, "episodes_total"));

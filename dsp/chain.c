@@ -5,7 +5,15 @@
  * where a stage changes the channel count (a mixer), which writes into
  * the other scratch buffer.  So a chain costs no copies beyond its stages.
  * The scratch buffers are as wide as DSP_MAX_CHANNELS, so any stage fits.
+ *
+ * No NaN or infinity passes a stage: one NaN sample in a played file made
+ * every biquad after it output NaN forever.  The chain's input (a file, a
+ * device) and every stage's output are checked; a non-finite sample
+ * becomes 0 and is counted, and the stage that made it is reset, because
+ * its state is most likely what went non-finite.  The check is one pass of
+ * vector multiply-adds; the slow path runs only on a bad block.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,7 +28,66 @@ struct dsp_chain {
 	struct dsp_stage **stages;
 	char **names;
 	float *scratch[2];	/* max_frames x DSP_MAX_CHANNELS each */
+	float *clean;		/* max_frames x DSP_MAX_CHANNELS: the input
+				   with its non-finite samples zeroed */
 };
+
+/* Four floats, for a check the compiler does a vector at a time (GNU C
+   vector extensions: gcc and clang; SSE2 is x86-64's baseline). */
+typedef float chain_v4f __attribute__((vector_size(16)));
+
+static int all_finite(const float *buf, size_t n) TP_REALTIME;
+
+/*
+ * 1 if no sample of buf is NaN or infinite.  x * 0 is 0 for every finite
+ * x and NaN for infinity and NaN, and NaN survives any sum: running sums
+ * in two vectors of four lanes (two, so that one add need not wait for
+ * the other), then a look at the lanes.  About a multiply and an add per
+ * four samples.
+ */
+static int
+all_finite(const float *buf, size_t n)
+{
+	chain_v4f a = { 0 }, b = { 0 }, v, w;
+	float lanes[4], sum = 0;
+	size_t i = 0;
+	unsigned j;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&v, &buf[i], sizeof(v));
+		memcpy(&w, &buf[i + 4], sizeof(w));
+		a += v * 0.0f;
+		b += w * 0.0f;
+	}
+	for (; i < n; i++)
+		sum += buf[i] * 0.0f;
+	a += b;
+	memcpy(lanes, &a, sizeof(lanes));
+	for (j = 0; j < 4; j++)
+		sum += lanes[j];
+	return sum == 0;
+}
+
+static unsigned scrub_copy(const float *in, float *out, size_t n)
+    TP_REALTIME;
+
+/* Copies n samples, each non-finite one as 0; returns how many. */
+static unsigned
+scrub_copy(const float *in, float *out, size_t n)
+{
+	unsigned bad = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (isfinite(in[i]))
+			out[i] = in[i];
+		else {
+			out[i] = 0;
+			bad++;
+		}
+	}
+	return bad;
+}
 
 struct dsp_chain *
 dsp_chain_new(unsigned in_channels, unsigned max_frames, double rate)
@@ -39,12 +106,15 @@ dsp_chain_new(unsigned in_channels, unsigned max_frames, double rate)
 	c->rate = rate;
 	c->scratch[0] = calloc(n, sizeof(float));
 	c->scratch[1] = calloc(n, sizeof(float));
-	if (c->scratch[0] == NULL || c->scratch[1] == NULL) {
+	c->clean = calloc(n, sizeof(float));
+	if (c->scratch[0] == NULL || c->scratch[1] == NULL ||
+	    c->clean == NULL) {
 		dsp_chain_del(c);
 		return NULL;
 	}
 	dsp_prefault(c->scratch[0], n * sizeof(float));
 	dsp_prefault(c->scratch[1], n * sizeof(float));
+	dsp_prefault(c->clean, n * sizeof(float));
 	return c;
 }
 
@@ -99,6 +169,7 @@ dsp_chain_del(struct dsp_chain *c)
 	free(c->names);
 	free(c->scratch[0]);
 	free(c->scratch[1]);
+	free(c->clean);
 	free(c);
 }
 
@@ -145,23 +216,30 @@ dsp_chain_find(const struct dsp_chain *c, const char *name)
 	return -1;
 }
 
-void
+unsigned
 dsp_chain_process(struct dsp_chain *c, const float *in, float *out,
     unsigned frames, uint32_t *stage_ns)
 {
 	const float *src = in;
 	float *dst;
-	unsigned i, which = 0;
+	unsigned i, which = 0, bad = 0, n;
+	size_t len;
 	uint64_t t0 = 0, t1;
 	struct dsp_stage *st;
 
 	if (frames > c->max_frames)
 		frames = c->max_frames;
+	len = (size_t)frames * c->in_channels;
+	/* A bad input is cleaned into a buffer of its own: in is only
+	   read, and may be a block the caller still owns. */
+	if (!all_finite(in, len)) {
+		bad += scrub_copy(in, c->clean, len);
+		src = c->clean;
+	}
 	if (c->n == 0) {
-		if (out != in)
-			memcpy(out, in,
-			    sizeof(float) * frames * c->in_channels);
-		return;
+		if (out != src)
+			memcpy(out, src, sizeof(float) * len);
+		return bad;
 	}
 	if (stage_ns != NULL)
 		t0 = dsp_clock_ns();
@@ -182,8 +260,17 @@ dsp_chain_process(struct dsp_chain *c, const float *in, float *out,
 			dsp_stage_process(st, src, dst, frames);
 			memcpy(out, dst, sizeof(float) * frames *
 			    st->out_channels);
+			dst = out;
 		} else
 			dsp_stage_process(st, src, dst, frames);
+		len = (size_t)frames * st->out_channels;
+		if (!all_finite(dst, len)) {
+			n = scrub_copy(dst, dst, len);
+			bad += n;
+			/* Its state made or kept the bad samples: start it
+			   afresh rather than let them recirculate. */
+			dsp_stage_reset(st);
+		}
 		src = dst;
 		if (stage_ns != NULL) {
 			t1 = dsp_clock_ns();
@@ -191,6 +278,7 @@ dsp_chain_process(struct dsp_chain *c, const float *in, float *out,
 			t0 = t1;
 		}
 	}
+	return bad;
 }
 
 void

@@ -57,9 +57,11 @@ int dsp_chain_find(const struct dsp_chain *c, const char *name);
  * counts match.  in is only read.  If stage_ns is not NULL, its
  * dsp_chain_length() entries receive each stage's duration in ns
  * (CLOCK_MONOTONIC, a vDSO read).  An empty chain copies in to out.
- * Audio thread.
+ * No NaN or infinity passes: one in the input or in a stage's output is
+ * replaced by 0, and a stage that gave one is reset (dsp_stage_reset()).
+ * Returns how many samples were so replaced.  Audio thread.
  */
-void dsp_chain_process(struct dsp_chain *c, const float *in, float *out,
+unsigned dsp_chain_process(struct dsp_chain *c, const float *in, float *out,
     unsigned frames, uint32_t *stage_ns) TP_REALTIME;
 
 /* dsp_stage_reset() on every stage.  Audio thread. */

@@ -5,7 +5,7 @@
  * type shares (range checks, copying the channels a stage leaves alone)
  * and hand the rest to the type's ops.  The processors themselves live one
  * module per file (gain.c, biquad.c, delay.c, dynamics.c, mixer.c,
- * meter.c, burn.c); the chain is chain.c.  Denormal flushing and the
+ * meter.c, burn.c, conv.c); the chain is chain.c.  Denormal flushing and the
  * clock the chain and burn read are here too.
  */
 #include <math.h>
@@ -26,7 +26,8 @@ static const struct dsp_type *const types[] = {
 	&dsp_type_bandpass, &dsp_type_notch, &dsp_type_allpass,
 	&dsp_type_peaking, &dsp_type_lowshelf, &dsp_type_highshelf,
 	&dsp_type_delay, &dsp_type_limiter, &dsp_type_compressor,
-	&dsp_type_mixer, &dsp_type_meter, &dsp_type_burn
+	&dsp_type_mixer, &dsp_type_meter, &dsp_type_burn,
+	&dsp_type_convolver
 };
 #define NTYPES (sizeof(types) / sizeof(types[0]))
 

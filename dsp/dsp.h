@@ -48,6 +48,9 @@
  *               attack/release
  *   mixer       the matrix is given at setup and fixed
  *   meter       no parameters; see dsp_stage_meter()
+ *   convolver   an FIR with the IR of dsp_setup's ir, partitioned by
+ *               dsp_setup's partition, no added latency; gain glides as
+ *               the gain type's (see dsp/conv.c)
  *   burn        TEST ONLY; spins load x the block's duration on
  *               CLOCK_MONOTONIC, for overload tests
  */
@@ -139,7 +142,30 @@ struct dsp_setup {
 	unsigned out_channels;	/* mixer only: channels leaving, 1..32 */
 	const float *matrix;	/* mixer only: out_channels x channels linear
 				   gains, row-major; copied */
+	const float *ir;	/* convolver only: the impulse response,
+				   ir_frames x ir_channels interleaved, at
+				   rate; copied */
+	unsigned ir_frames;	/* convolver: taps per IR channel */
+	unsigned ir_channels;	/* convolver: 1, the acted channels, or 4
+				   on 2 (true stereo: LL, LR, RL, RR) */
+	unsigned partition;	/* convolver: frames per partition, the
+				   engine's period, so that output does not
+				   depend on max_frames; 0 = max_frames */
+	unsigned normalize;	/* convolver: enum dsp_conv_normalize */
 };
+
+/* How the convolver scales its IR at load. */
+enum dsp_conv_normalize {
+	DSP_CONV_NORM_NONE = 0,	/* as it is */
+	DSP_CONV_NORM_PEAK,	/* the largest |tap| becomes 1 */
+	DSP_CONV_NORM_ENERGY	/* the IR channel with the most energy gets
+				   a sum of squares of 1: white noise keeps
+				   its level through it */
+};
+
+/* The longest IR the convolver takes, frames per channel (43 s at
+   48 kHz). */
+#define DSP_CONV_MAX_FRAMES 2097152u
 
 /*
  * Fills s for type t: the given rate, channels and max_frames, every
@@ -176,6 +202,12 @@ unsigned dsp_stage_out_channels(const struct dsp_stage *st) TP_REALTIME;
  * any thread while the stage is not running.
  */
 unsigned dsp_stage_latency(const struct dsp_stage *st) TP_REALTIME;
+
+/*
+ * A convolver's IR length in frames per channel (after any resampling),
+ * 0 for any other type.  Any thread: it never changes.
+ */
+unsigned dsp_stage_ir_frames(const struct dsp_stage *st);
 
 /*
  * Sets parameter param to value: the new target, reached smoothly (each

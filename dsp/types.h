@@ -77,6 +77,7 @@ extern const struct dsp_type dsp_type_limiter, dsp_type_compressor;
 extern const struct dsp_type dsp_type_mixer;
 extern const struct dsp_type dsp_type_meter;
 extern const struct dsp_type dsp_type_burn;
+extern const struct dsp_type dsp_type_convolver;
 
 /* Samples a parameter change glides over at this rate: at least 1. */
 unsigned dsp_ramp_samples(double rate) TP_REALTIME;

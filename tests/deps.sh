@@ -9,9 +9,10 @@ portaudio19-dev libsndfile1-dev libsoxr-dev libcjson-dev libsystemd-dev
 jackd2 sox libsox-fmt-all clang-22 libclang-rt-22-dev socat
 systemd python3 llvm man-db groff-base libasound2-dev libmicrohttpd-dev
 prometheus python3-prometheus-client opus-tools flac
-pipewire pipewire-bin pipewire-jack wireplumber dbus dbus-daemon"
+pipewire pipewire-bin pipewire-jack wireplumber dbus dbus-daemon
+libfftw3-dev python3-scipy"
 BENCH_PACKAGES="ecasound libjemalloc-dev libgoogle-perftools-dev google-perftools hyperfine
-time strace"
+time strace brutefir jconvolver"
 
 want="$PACKAGES"
 [ "${1:-}" = "--bench" ] && want="$PACKAGES $BENCH_PACKAGES"

@@ -10,6 +10,18 @@ rc=$?
 sed 's/^/# /' "$T/rtsan-daemon.tap" | grep -v "^# ok" | head -n 40
 check $rc "the daemon test passes under RealtimeSanitizer with no report"
 
+# The non-finite guard runs in the callback on every block.
+BIN=build/rtsan sh tests/integration/nonfinite.sh >"$T/rtsan-nonfinite.tap" 2>&1
+rc=$?
+sed 's/^/# /' "$T/rtsan-nonfinite.tap" | grep -v "^# ok" | head -n 40
+check $rc "the non-finite test passes under RealtimeSanitizer with no report"
+
+# The convolver executes FFTW plans in the callback.
+BIN=build/rtsan sh tests/integration/convolver.sh >"$T/rtsan-conv.tap" 2>&1
+rc=$?
+sed 's/^/# /' "$T/rtsan-conv.tap" | grep -v "^# ok" | head -n 40
+check $rc "the convolver test passes under RealtimeSanitizer with no report"
+
 # The compile-time half: clang's -Wfunction-effects refuses the planted
 # malloc in a function marked TP_REALTIME.
 clang-22 -std=c11 -D_GNU_SOURCE -I. $(pkg-config --cflags ck) \

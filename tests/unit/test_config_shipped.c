@@ -69,6 +69,7 @@ static const struct doc_type doc_types[] = {
 		"makeup", NULL } },
 	{ "mixer", { "matrix", "outputs", "gain", NULL } },
 	{ "meter", { NULL } },
+	{ "convolver", { "file", "normalize", "gain", NULL } },
 };
 
 /* A stage's type and keys are documented ones, with values that parse. */
@@ -108,6 +109,12 @@ check_stage(const char *path, const struct config_stage *s,
 			    kv->key, s->type);
 		if (strcmp(kv->key, "matrix") == 0)
 			ok = 1;		/* rows: test_crossover */
+		else if (strcmp(kv->key, "file") == 0)
+			ok = kv->value[0] != '\0';	/* read by the build */
+		else if (strcmp(kv->key, "normalize") == 0)
+			ok = strcmp(kv->value, "none") == 0 ||
+			    strcmp(kv->value, "peak") == 0 ||
+			    strcmp(kv->value, "energy") == 0;
 		else if (strcmp(kv->key, "outputs") == 0)
 			ok = config_parse_uint(kv->value, &u) == 0;
 		else if (strcmp(kv->key, "mute") == 0)

@@ -74,6 +74,7 @@ static const struct plan plans[] = {
 	{ "mixer", 1, { 0 }, 2, { { 3000, 0, -10 }, { 3500, 0, 3 } } },
 	{ "meter", 0, { 0 }, 0, { { 0, 0, 0 } } },
 	{ "burn", 1, { 0 }, 1, { { 3000, 0, 0.001 } } },
+	{ "convolver", 1, { -3 }, 2, { { 3000, 0, -9 }, { 9001, 0, 2 } } },
 };
 
 static float input[FRAMES * MAX_CH];
@@ -137,6 +138,7 @@ build(const struct dsp_type *t, const struct plan *p, unsigned channels,
     uint32_t mask)
 {
 	static const float matrix[] = { 1, 0, 0, 1, 0.5f, 0.5f };
+	static float ir[300];
 	struct dsp_setup s;
 	struct dsp_stage *st;
 	char err[256];
@@ -149,6 +151,17 @@ build(const struct dsp_type *t, const struct plan *p, unsigned channels,
 	if (strcmp(t->name, "mixer") == 0) {
 		s.out_channels = 3;
 		s.matrix = matrix;
+	}
+	if (strcmp(t->name, "convolver") == 0) {
+		/* A decaying IR longer than a partition: both the sample by
+		   sample head and the transformed tail are exercised. */
+		for (i = 0; i < 300; i++)
+			ir[i] = (float)(exp(-(double)i / 60.0) *
+			    ((int)((i * 7919u) % 13u) - 6) / 6.0);
+		s.ir = ir;
+		s.ir_frames = 300;
+		s.ir_channels = 1;
+		s.partition = 64;
 	}
 	st = dsp_stage_new(t, &s, err, sizeof(err));
 	if (st == NULL)

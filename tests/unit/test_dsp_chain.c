@@ -2,7 +2,8 @@
  * Unit tests of the chain (dsp/chain.c): building it (channel checks,
  * names, ownership), running it (the result is the stages run one after
  * another by hand, in place or not, through a mixer that changes the
- * channel count), per-stage timings and reset.
+ * channel count), per-stage timings and reset, and the guard that keeps
+ * NaN and infinity out of every stage.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -235,6 +236,116 @@ test_stage_times(void **state)
 	dsp_chain_del(c);
 }
 
+/*
+ * NaN and infinity in the input become 0 before the first stage: the
+ * output is the chain run on the input with zeros in their place, bit for
+ * bit, the three are counted, and in is left as it was.  An empty chain
+ * cleans too.
+ */
+static void
+test_nonfinite_input(void **state)
+{
+	struct dsp_chain *c = dsp_chain_new(2, BLOCK, RATE);
+	struct dsp_chain *ref = dsp_chain_new(2, BLOCK, RATE);
+	struct dsp_chain *empty = dsp_chain_new(2, BLOCK, RATE);
+	float in[2 * BLOCK], zeroed[2 * BLOCK], a[2 * BLOCK], b[2 * BLOCK];
+	unsigned i, k;
+
+	(void)state;
+	assert_int_equal(dsp_chain_append(c, make("highpass", 2, 80, 0.707),
+	    "hp"), DSP_OK);
+	assert_int_equal(dsp_chain_append(ref, make("highpass", 2, 80,
+	    0.707), "hp"), DSP_OK);
+	for (k = 0; k < 3; k++) {
+		noise(in, 2 * BLOCK, 7 + k);
+		memcpy(zeroed, in, sizeof(in));
+		if (k == 1) {
+			in[2 * 100] = NAN;
+			in[2 * 200 + 1] = INFINITY;
+			in[2 * 201] = -INFINITY;
+			zeroed[2 * 100] = zeroed[2 * 200 + 1] = 0;
+			zeroed[2 * 201] = 0;
+		}
+		assert_int_equal(dsp_chain_process(c, in, a, BLOCK, NULL),
+		    k == 1 ? 3 : 0);
+		assert_int_equal(dsp_chain_process(ref, zeroed, b, BLOCK,
+		    NULL), 0);
+		assert_memory_equal(a, b, sizeof(a));
+		for (i = 0; i < 2 * BLOCK; i++)
+			assert_true(isfinite(a[i]));
+	}
+	in[2 * 100] = NAN;
+	in[2 * 200 + 1] = INFINITY;
+	in[2 * 201] = -INFINITY;
+	zeroed[2 * 100] = zeroed[2 * 200 + 1] = zeroed[2 * 201] = 0;
+	assert_int_equal(dsp_chain_process(c, in, a, BLOCK, NULL), 3);
+	assert_true(isnan(in[2 * 100]));
+	assert_int_equal(dsp_chain_process(empty, in, a, BLOCK, NULL), 3);
+	assert_memory_equal(a, zeroed, sizeof(a));
+	/* In place too. */
+	assert_int_equal(dsp_chain_process(empty, in, in, BLOCK, NULL), 3);
+	assert_memory_equal(in, zeroed, sizeof(in));
+	dsp_chain_del(c);
+	dsp_chain_del(ref);
+	dsp_chain_del(empty);
+}
+
+/*
+ * A stage that makes infinity from a finite sample (+24 dB on 3e38):
+ * the sample becomes 0 and is counted, and the next stage never sees it.
+ * A stage whose output went non-finite is reset: a lowshelf at +24 dB
+ * fed a block of 3e38 keeps 3e38 x 16 in its (double) state, which without the reset rings on
+ * for many blocks at levels far beyond any float.
+ */
+static void
+test_nonfinite_from_stage(void **state)
+{
+	struct dsp_chain *c = dsp_chain_new(2, BLOCK, RATE);
+	const struct dsp_type *ls = dsp_type_find("lowshelf");
+	struct dsp_setup setup;
+	struct dsp_stage *shelf;
+	float in[2 * BLOCK], out[2 * BLOCK];
+	char err[256];
+	unsigned i, k;
+
+	(void)state;
+	assert_int_equal(dsp_chain_append(c, make("gain", 2, 24, 0), "g"),
+	    DSP_OK);
+	assert_int_equal(dsp_chain_append(c, make("highpass", 2, 80, 0.707),
+	    "hp"), DSP_OK);
+	noise(in, 2 * BLOCK, 11);
+	in[2 * 50 + 1] = 3e38f;
+	assert_int_equal(dsp_chain_process(c, in, out, BLOCK, NULL), 1);
+	for (i = 0; i < 2 * BLOCK; i++)
+		assert_true(isfinite(out[i]) && fabsf(out[i]) < 100);
+	dsp_chain_del(c);
+
+	c = dsp_chain_new(2, BLOCK, RATE);
+	dsp_setup_init(&setup, ls, RATE, 2, BLOCK);
+	setup.values[0] = 100;
+	setup.values[1] = 0.707;
+	setup.values[2] = 24;
+	shelf = dsp_stage_new(ls, &setup, err, sizeof(err));
+	if (shelf == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(dsp_chain_append(c, shelf, "shelf"), DSP_OK);
+	noise(in, 2 * BLOCK, 12);
+	for (i = 0; i < BLOCK; i++)
+		in[2 * i] = 3e38f;
+	assert_true(dsp_chain_process(c, in, out, BLOCK, NULL) > 0);
+	for (k = 0; k < 4; k++) {
+		noise(in, 2 * BLOCK, 13 + k);
+		assert_int_equal(dsp_chain_process(c, in, out, BLOCK, NULL),
+		    0);
+		for (i = 0; i < 2 * BLOCK; i++)
+			if (!(fabsf(out[i]) < 100))
+				fail_msg("block %u after the bad one, sample "
+				    "%u: %g (the shelf was not reset)", k + 1,
+				    i, (double)out[i]);
+	}
+	dsp_chain_del(c);
+}
+
 int
 main(void)
 {
@@ -243,6 +354,8 @@ main(void)
 		cmocka_unit_test(test_append_checks),
 		cmocka_unit_test(test_chain_is_its_stages),
 		cmocka_unit_test(test_stage_times),
+		cmocka_unit_test(test_nonfinite_input),
+		cmocka_unit_test(test_nonfinite_from_stage),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

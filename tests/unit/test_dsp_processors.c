@@ -655,7 +655,7 @@ test_types(void **state)
 	static const char *const names[] = {
 		"gain", "lowpass", "highpass", "bandpass", "notch", "allpass",
 		"peaking", "lowshelf", "highshelf", "delay", "limiter",
-		"compressor", "mixer", "meter", "burn"
+		"compressor", "mixer", "meter", "burn", "convolver"
 	};
 	const struct dsp_type *t;
 	unsigned i, p, n = 0;

@@ -1,0 +1,187 @@
+#!/bin/sh
+# The convolver stage (issue 14).  Offline, against scipy's fftconvolve in
+# float64 (tests/integration/convref.py) on -10 dBFS pink noise with a
+# different signal on each channel: IRs of 1 to 262,144 taps, mono, per
+# channel and true stereo, at 44.1 and 48 kHz, normalized, with gain, at
+# another rate (resampled with soxr); the output does not depend on -b;
+# bad IRs and keys are refused with the file and line.  Live: tidepoold
+# runs a convolver at 64 frames, `chain` and `stats` show the IR length,
+# and (BIN=build/rtsan, from rtsan.sh) RealtimeSanitizer sees nothing
+# unsafe in the callback.
+. tests/integration/lib.sh
+R=$BIN/tidepool-render
+REF=tests/integration/convref.py
+ref() { /usr/bin/python3 -W ignore $REF "$@"; }
+
+ref noise "$T/n48.wav" 48000 2 2 && ref noise "$T/n44.wav" 44100 2 2
+check $? "test signals: 2 s of -10 dBFS pink noise, 48 and 44.1 kHz"
+
+# conv RATE TAPS IR_CHANNELS PERIOD NORMALIZE [IR_RATE [BAND]]: renders
+# the noise at RATE through a convolver with a fresh IR, sets $res to
+# "ABS REL" (dBFS, dB against the reference's level).
+conv() {
+	# A failed step leaves no earlier figure behind to pass on.
+	res="failed failed"
+	ir_rate=${6:-$1}
+	ref ir "$T/ir.wav" "$ir_rate" "$2" "$3" 7 ${7:-} || return 1
+	cat >"$T/c.conf" <<CONF
+[engine]
+period = $4
+
+[stage.room]
+type = convolver
+file = ir.wav
+normalize = $5
+CONF
+	in=$T/n48.wav
+	[ "$1" = 44100 ] && in=$T/n44.wav
+	rm -f "$T/o.wav"
+	$R -q -c "$T/c.conf" "$in" "$T/o.wav" 2>"$T/render.log" || return 1
+	if [ "$ir_rate" != "$1" ]; then
+		res=$(ref check "$in" "$T/ir.wav" "$T/o.wav" "$5" 0 "$1")
+	else
+		res=$(ref check "$in" "$T/ir.wav" "$T/o.wav" "$5")
+	fi
+}
+
+# Measured 2026-12-02: -145.9 (65,536 taps) to -163.8 dBFS (7 taps);
+# 1 tap is exact.  The issue's bar: -140.
+for taps in 1 7 64 65 4096 65536; do
+	conv 48000 $taps 1 256 none
+	set -- $res
+	echo "# $taps taps, mono IR on 2 channels, 48 kHz, partition 256: $1 dBFS"
+	below "$1" -140
+	check $? "$taps taps, one IR for both channels: residual $1 dBFS <= -140"
+done
+conv 48000 65 2 64 none; set -- $res
+below "$1" -140
+check $? "65 taps, one IR channel per channel, partition 64: $1 dBFS <= -140"
+conv 48000 4096 4 64 none; set -- $res
+below "$1" -140
+check $? "4096 taps, true stereo (LL LR RL RR), partition 64: $1 dBFS <= -140"
+conv 44100 4096 2 256 none; set -- $res
+below "$1" -140
+check $? "4096 taps per channel at 44.1 kHz: $1 dBFS <= -140"
+conv 48000 4096 2 256 energy; set -- $res
+below "$1" -140
+check $? "normalize = energy: $1 dBFS <= -140"
+# Peak-normalized, this IR is loud (+27 dBFS peaks): the bar is against
+# the output's level, where the others' are at -137 to -140 dB.
+conv 48000 4096 1 256 peak; set -- $res
+below "$2" -120
+check $? "normalize = peak: $2 dB against the output's level <= -120"
+conv 48000 262144 1 1024 none; set -- $res
+below "$1" -140
+check $? "262,144 taps, partition 1024: $1 dBFS <= -140"
+
+# An IR at 44.1 kHz in a 48 kHz chain, nothing in it above 16 kHz.  The
+# reference brings it to 48 kHz with scipy's resample_poly, which is not
+# soxr: they differ at -58 dBFS (measured 2026-12-02).  Unresampled, the
+# residual is near 0 dBFS; resampled but not scaled by 44.1/48, -21.
+conv 48000 4096 2 256 none 44100 16000; set -- $res
+below "$1" -50
+check $? "an IR at 44.1 kHz is resampled to 48 kHz: $1 dBFS against scipy's resampling <= -50"
+grep -q "ir.wav is at 44100 Hz: resampled to 48000 Hz with soxr" "$T/render.log"
+check $? "and the log says so"
+
+# gain, and -b 64 against -b 4096 with other stages around it.
+ref ir "$T/ir.wav" 48000 65536 2 9
+cat >"$T/g.conf" <<'CONF'
+[stage.hp]
+type = highpass
+freq = 40
+
+[stage.room]
+type = convolver
+file = ir.wav
+gain = -6
+
+[stage.lim]
+type = limiter
+threshold = -1
+CONF
+$R -q -c "$T/g.conf" -b 64 "$T/n48.wav" "$T/b64.wav" &&
+    $R -q -c "$T/g.conf" -b 4096 "$T/n48.wav" "$T/b4096.wav"
+check $? "renders highpass, a 65,536-tap convolver and a limiter with -b 64 and -b 4096"
+expect "the output of -b 64 and -b 4096 is bit-identical" \
+    cmp "$T/b64.wav" "$T/b4096.wav"
+cat >"$T/g.conf" <<'CONF'
+[stage.room]
+type = convolver
+file = ir.wav
+gain = -6
+CONF
+rm -f "$T/o.wav"
+$R -q -c "$T/g.conf" "$T/n48.wav" "$T/o.wav"
+set -- failed
+set -- $(ref check "$T/n48.wav" "$T/ir.wav" "$T/o.wav" none -6)
+below "$1" -140
+check $? "gain = -6: $1 dBFS against the reference at -6 dB"
+
+# Bad IRs and keys: refused, naming the file and line.
+bad() {	# bad DESCRIPTION PATTERN STAGE-TEXT
+	printf '[stage.room]\ntype = convolver\n%s\n' "$3" >"$T/bad.conf"
+	$R -q -c "$T/bad.conf" "$T/n48.wav" "$T/bad.wav" >"$T/bad.log" 2>&1
+	rc=$?
+	[ $rc -ne 0 ] && grep -q "$2" "$T/bad.log" && [ ! -e "$T/bad.wav" ]
+	check $? "$1: $(head -n 1 "$T/bad.log")"
+}
+ref ir "$T/three.wav" 48000 64 3 1
+printf 'RIFF' >"$T/junk.wav"
+/usr/bin/python3 - "$T/nan-ir.wav" <<'PY'
+import sys
+import numpy as np
+from scipy.io import wavfile
+h = np.zeros(64, dtype=np.float32)
+h[0] = 1
+h[17] = np.nan
+wavfile.write(sys.argv[1], 48000, h)
+PY
+bad "no file key" "bad.conf:1: stage.room: a convolver needs file" ""
+bad "a missing file" "bad.conf:3: stage.room: file = nope.wav: .*nope.wav: cannot open" "file = nope.wav"
+bad "a file that is not audio" "file = junk.wav: .*junk.wav: cannot open" "file = junk.wav"
+bad "3 IR channels on 2" "the IR has 3 channels; for the 2 channels it acts on it needs 1" "file = three.wav"
+bad "a NaN in the IR" "nan-ir.wav: frame 17, channel 0 is not a finite number" "file = nan-ir.wav"
+bad "normalize = loud" "bad.conf:4: stage.room: normalize = loud: must be none, peak or energy" "file = ir.wav
+normalize = loud"
+
+# Live, at 64 frames: a tone through a 4096-tap true-stereo convolver.
+start_jack 64
+check $? "a private JACK dummy server starts"
+ref ir "$T/live.wav" 48000 4096 4 3
+tone_config "$T/live.conf" "[stage.room]
+type = convolver
+file = live.wav
+normalize = energy
+
+[stage.meter]
+type = meter"
+start_daemon "$T/live.conf"
+check $? "tidepoold starts with a convolver"
+wait_for 10 state_is running
+check $? "it runs"
+audio_passes 750
+expect "record" ctl record "$T/rec.wav"
+audio_passes 750
+expect "set room.gain -6 live" ctl set room.gain -6
+audio_passes 750
+expect "record stop" ctl record stop
+json_get "$(ctl --json chain)" stages.0.ir_frames >"$T/ir_frames"
+[ "$(cat "$T/ir_frames")" = 4096 ]
+check $? "chain shows the IR length ($(cat "$T/ir_frames"))"
+json_get "$(ctl --json stats)" stages.0.ir_frames >"$T/ir_frames"
+[ "$(cat "$T/ir_frames")" = 4096 ]
+check $? "stats show it too ($(cat "$T/ir_frames"))"
+lvl=$(rms_db "$T/rec.wav" 0.2 0.5)
+after=$(rms_db "$T/rec.wav" -0.4)
+echo "# recording: $lvl dBFS RMS before the gain change, $after after"
+awk -v x="$lvl" 'BEGIN { exit !(x > -40 && x < 0) }'
+check $? "the tone comes through the convolver ($lvl dBFS)"
+awk -v a="$lvl" -v b="$after" 'BEGIN { d = a - b; exit !(d > 5.5 && d < 6.5) }'
+check $? "and 6 dB lower after set room.gain -6 ($lvl, $after)"
+x=$(json_get "$(ctl --json stats)" xruns.total)
+echo "# xruns: $x"
+stop_daemon
+check $? "tidepoold stops cleanly"
+no_sanitizer_report "$T/daemon.log"
+finish

@@ -1,0 +1,233 @@
+/*
+ * Unit tests of the convolver (dsp/conv.c): it is the convolution (against
+ * a direct sum in double), whatever the block sizes (bit for bit), for
+ * each channel mapping; the gain glides; bad setups are refused with a
+ * message; and inside a chain, an input that overflows its transforms
+ * (3e38) leaves no infinity behind once the chain has reset it.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "dsp/chain.h"
+#include "dsp/dsp.h"
+
+#define RATE 48000.0
+#define P 64
+#define MAXB 256
+#define N 5000
+
+static void
+noise(float *buf, size_t n, uint64_t seed)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		buf[i] = (float)((double)(seed >> 11) / 9007199254740992.0 -
+		    0.5);
+	}
+}
+
+static struct dsp_stage *
+make(const float *ir, unsigned taps, unsigned irch, unsigned ch,
+    unsigned norm, char *err, size_t errlen)
+{
+	const struct dsp_type *t = dsp_type_find("convolver");
+	struct dsp_setup s;
+
+	assert_non_null(t);
+	dsp_setup_init(&s, t, RATE, ch, MAXB);
+	s.ir = ir;
+	s.ir_frames = taps;
+	s.ir_channels = irch;
+	s.partition = P;
+	s.normalize = norm;
+	return dsp_stage_new(t, &s, err, errlen);
+}
+
+/* Runs n frames of ch channels through st in blocks of varying size
+   (fixed = 0) or of fixed frames. */
+static void
+run(struct dsp_stage *st, const float *in, float *out, unsigned ch,
+    unsigned fixed)
+{
+	unsigned i, len;
+
+	for (i = 0; i < N; i += len) {
+		len = fixed ? fixed : 1 + (i * 7919u + 13) % MAXB;
+		if (len > N - i)
+			len = N - i;
+		dsp_stage_process(st, in + (size_t)i * ch, out + (size_t)i * ch,
+		    len);
+	}
+}
+
+/* y[o] = sum over paths of x[in] * h[ir], in double. */
+static double
+direct(const float *x, const float *h, unsigned taps, unsigned irch,
+    unsigned ch, unsigned n, unsigned in, unsigned ir)
+{
+	double y = 0;
+	unsigned k;
+
+	for (k = 0; k < taps && k <= n; k++)
+		y += (double)h[(size_t)k * irch + ir] *
+		    x[(size_t)(n - k) * ch + in];
+	return y;
+}
+
+static void
+check_mapping(unsigned taps, unsigned irch, unsigned ch)
+{
+	float *h = malloc(sizeof(float) * taps * irch);
+	float *x = malloc(sizeof(float) * N * ch);
+	float *a = malloc(sizeof(float) * N * ch);
+	float *b = malloc(sizeof(float) * N * ch);
+	struct dsp_stage *s1, *s2;
+	char err[256];
+	double want, worst = 0;
+	unsigned n, o;
+
+	noise(h, (size_t)taps * irch, taps + irch);
+	noise(x, (size_t)N * ch, 99);
+	s1 = make(h, taps, irch, ch, DSP_CONV_NORM_NONE, err, sizeof(err));
+	s2 = make(h, taps, irch, ch, DSP_CONV_NORM_NONE, err, sizeof(err));
+	if (s1 == NULL || s2 == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(dsp_stage_ir_frames(s1), taps);
+	run(s1, x, a, ch, 0);
+	run(s2, x, b, ch, P);
+	assert_memory_equal(a, b, sizeof(float) * N * ch);
+	for (n = 0; n < N; n++)
+		for (o = 0; o < ch; o++) {
+			if (irch == 4)
+				want = direct(x, h, taps, 4, 2, n, 0, o) +
+				    direct(x, h, taps, 4, 2, n, 1, 2 + o);
+			else
+				want = direct(x, h, taps, irch, ch, n, o,
+				    irch == 1 ? 0 : o);
+			if (fabs(a[(size_t)n * ch + o] - want) > worst)
+				worst = fabs(a[(size_t)n * ch + o] - want);
+		}
+	print_message("# %u taps, %u IR channels on %u: largest error %g\n",
+	    taps, irch, ch, worst);
+	assert_true(worst < 1e-5);
+	dsp_stage_del(s1);
+	dsp_stage_del(s2);
+	free(h);
+	free(x);
+	free(a);
+	free(b);
+}
+
+static void
+test_is_the_convolution(void **state)
+{
+	(void)state;
+	check_mapping(1, 1, 2);
+	check_mapping(63, 1, 1);
+	check_mapping(300, 1, 2);
+	check_mapping(300, 2, 2);
+	check_mapping(1000, 4, 2);
+	check_mapping(129, 3, 3);
+}
+
+static void
+test_refuses(void **state)
+{
+	float h[4 * 16] = { 1 };
+	char err[256];
+
+	(void)state;
+	assert_null(make(h, 16, 3, 2, 0, err, sizeof(err)));
+	assert_non_null(strstr(err, "the IR has 3 channels"));
+	assert_null(make(h, 16, 4, 3, 0, err, sizeof(err)));
+	assert_null(make(NULL, 16, 1, 2, 0, err, sizeof(err)));
+	assert_non_null(strstr(err, "no impulse response"));
+	assert_null(make(h, DSP_CONV_MAX_FRAMES + 1, 1, 2, 0, err,
+	    sizeof(err)));
+	assert_non_null(strstr(err, "at most"));
+	assert_null(make(h, 16, 1, 2, 7, err, sizeof(err)));
+}
+
+/* normalize peak and energy; the gain glides to -6 dB. */
+static void
+test_normalize_and_gain(void **state)
+{
+	float h[8] = { 0.5f, 0, 0, 0.25f, 0, 0, 0, 0 };
+	float x[2 * N], y[2 * N];
+	struct dsp_stage *st;
+	char err[256];
+	unsigned i;
+
+	(void)state;
+	memset(x, 0, sizeof(x));
+	x[0] = 1;
+	st = make(h, 8, 1, 2, DSP_CONV_NORM_PEAK, err, sizeof(err));
+	assert_non_null(st);
+	dsp_stage_process(st, x, y, 16);
+	assert_true(y[0] == 1.0f && y[2 * 3] == 0.5f);
+	dsp_stage_del(st);
+	st = make(h, 8, 1, 2, DSP_CONV_NORM_ENERGY, err, sizeof(err));
+	dsp_stage_process(st, x, y, 16);
+	assert_true(fabs(y[0] * y[0] + y[6] * y[6] - 1) < 1e-6);
+	dsp_stage_del(st);
+	st = make(h, 1, 1, 2, DSP_CONV_NORM_NONE, err, sizeof(err));
+	for (i = 0; i < 2 * N; i++)
+		x[i] = 1;
+	assert_int_equal(dsp_stage_set(st, 0, -6), DSP_OK);
+	run(st, x, y, 2, 0);
+	assert_true(y[0] < 0.5f && y[0] > 0.49f);
+	assert_true(fabs(y[2 * (N - 1)] - 0.5 * pow(10, -6 / 20.0)) < 1e-6);
+	dsp_stage_del(st);
+}
+
+/*
+ * 3e38 overflows the transforms: the tail goes infinite and the output
+ * with it, for as long as the IR, unless the chain resets the stage.  The
+ * block after the bad one must be clean.
+ */
+static void
+test_overflow_is_reset(void **state)
+{
+	float h[1000], x[2 * MAXB], y[2 * MAXB];
+	struct dsp_chain *c = dsp_chain_new(2, MAXB, RATE);
+	struct dsp_stage *st;
+	char err[256];
+	unsigned i, k;
+
+	(void)state;
+	noise(h, 1000, 5);
+	st = make(h, 1000, 1, 2, DSP_CONV_NORM_NONE, err, sizeof(err));
+	assert_int_equal(dsp_chain_append(c, st, "room"), DSP_OK);
+	for (i = 0; i < 2 * MAXB; i++)
+		x[i] = 3e38f;
+	assert_true(dsp_chain_process(c, x, y, MAXB, NULL) > 0);
+	for (k = 0; k < 8; k++) {
+		noise(x, 2 * MAXB, 40 + k);
+		assert_int_equal(dsp_chain_process(c, x, y, MAXB, NULL), 0);
+		for (i = 0; i < 2 * MAXB; i++)
+			assert_true(fabsf(y[i]) < 100);
+	}
+	dsp_chain_del(c);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_is_the_convolution),
+		cmocka_unit_test(test_refuses),
+		cmocka_unit_test(test_normalize_and_gain),
+		cmocka_unit_test(test_overflow_is_reset),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
