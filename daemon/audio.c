@@ -305,7 +305,10 @@ audio_idle(const struct audio *a)
 int
 audio_alive(const struct audio *a, uint64_t now, uint64_t within_ns)
 {
-	return a->state == AUDIO_RUNNING && now - a->seen_at_ns < within_ns;
+	/* seen_at_ns comes from the watch's own clock read, which may be
+	   later than the caller's now. */
+	return a->state == AUDIO_RUNNING && (now <= a->seen_at_ns ||
+	    now - a->seen_at_ns < within_ns);
 }
 
 int
