@@ -37,6 +37,7 @@
 #include "daemon/player.h"
 #include "daemon/recorder.h"
 #include "daemon/stats.h"
+#include "daemon/watchdog.h"
 #include "rtpool/rtclock.h"
 
 #define INPUT_RETRY_NS 1000000000ull	/* an [engine] file that is not there */
@@ -63,7 +64,8 @@ struct control {
 	struct command_env cmd;
 	struct http http;	/* [metrics] listen */
 	uint64_t start_ns;
-	uint64_t watchdog_ns, next_watchdog_ns, next_status_ns;
+	struct watchdog watchdog;	/* WATCHDOG=1 or not */
+	uint64_t next_status_ns;
 	uint64_t tick_ns;
 	int stopping;
 	char source_desc[600];	/* "tone 440 Hz", for status */
@@ -458,13 +460,32 @@ on_line(void *arg, struct client *cl, const char *line, size_t len)
 
 /* ---- the tick and the signals ----------------------------------------- */
 
+/* WATCHDOG=1 if the daemon is healthy (daemon/watchdog.h says what that
+   means), and a line in the log when that changes. */
+static void
+check_health(struct control *c, uint64_t now)
+{
+	struct watchdog_view v;
+	struct rtpool_stats ps;
+	char news[256];
+
+	rtpool_stats(&c->blocks, &ps);
+	v.alive = audio_alive(&c->audio, now, c->watchdog.every_ns);
+	v.pool_free = ps.free_now;
+	v.frames = engine_frames(&c->engine);
+	v.rate = c->engine.setup.rate;
+	if (watchdog_check(&c->watchdog, now, &v, news, sizeof(news)))
+		notify_watchdog();
+	if (news[0] != '\0')
+		log_msg("%s", news);
+}
+
 static void
 tick(void *arg)
 {
 	struct control *c = arg;
 	uint64_t now = rtclock_ns();
 	struct stats_context x;
-	struct rtpool_stats ps;
 	char line[512];
 	const char *news;
 	double speed;
@@ -492,14 +513,8 @@ tick(void *arg)
 		c->next_status_ns = now + STATUS_EVERY_NS;
 		clients_reap(&c->clients, now);
 	}
-	if (c->watchdog_ns && now >= c->next_watchdog_ns) {
-		/* Only while the audio path is alive and the pool healthy. */
-		rtpool_stats(&c->blocks, &ps);
-		if (audio_alive(&c->audio, now, c->watchdog_ns / 2) &&
-		    ps.free_now > 0)
-			notify_watchdog();
-		c->next_watchdog_ns = now + c->watchdog_ns / 2;
-	}
+	if (watchdog_due(&c->watchdog, now))
+		check_health(c, now);
 }
 
 static void
@@ -742,7 +757,7 @@ start(struct control *c)
 		log_msg("%s", err);
 		return -1;
 	}
-	c->watchdog_ns = notify_watchdog_ns();
+	watchdog_init(&c->watchdog, notify_watchdog_ns() / 2, rtclock_ns());
 	log_msg("listening on %s; %u stages from %s",
 	    c->cfg->control.socket, dsp_chain_length(chain), c->cfg->path);
 	start_audio(c);

@@ -5,7 +5,9 @@
 # READY=1 once audio runs, STATUS= lines with the live summary, WATCHDOG=1
 # about every 0.5 s while the callback runs, none while the JACK server is
 # stopped (SIGSTOP: the audio path stalls, so systemd would restart the
-# service), pings again after SIGCONT, RELOADING=1 then READY=1 around a
+# service), pings again after SIGCONT, none while the server skips most
+# of the audio (the daemon stopped 0.9 s of every second: callbacks come,
+# frames do not), RELOADING=1 then READY=1 around a
 # reload, STOPPING=1.
 #
 # What the daemon sent before a given moment is known for sure by sending
@@ -91,6 +93,40 @@ pf=$(json_get "$(ctl --json stats)" page_faults.callback_thread)
 [ "$pf" -ge 0 ]
 check $? "the new audio thread named itself again (its page faults: $pf)"
 sed 's/^/# /' "$T/daemon.log" | grep -v "ALSA\|Jack\|jack\|Cannot" | tail -n 4
+
+# Callbacks that come while the server skips most of the audio: the daemon
+# stopped 0.9 s of every second.  Every check (each 0.5 s of the daemon's
+# running time) sees about a tenth of a second's frames, so none may ping;
+# the marks are sent while the daemon is stopped, so what it sent before
+# is already in the socket.
+wait_for 30 sh -c "[ \$(sed -n '/MARK=cont\$/,\$p' '$N' | grep -c WATCHDOG=1) -ge 3 ]"
+check $? "pinging steadily again before the next part"
+python3 - "$DAEMON_PID" "$T/notify.sock" <<'PY'
+import os, signal, socket, sys, time
+pid, sock = int(sys.argv[1]), sys.argv[2]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+for i in range(9):
+    os.kill(pid, signal.SIGSTOP)
+    if i == 2:
+        s.sendto(b"MARK=skipping", sock)
+    time.sleep(0.9)
+    os.kill(pid, signal.SIGCONT)
+    time.sleep(0.1)
+os.kill(pid, signal.SIGSTOP)
+s.sendto(b"MARK=skipped", sock)
+os.kill(pid, signal.SIGCONT)
+PY
+wait_for 10 grep -q "MARK=skipped\$" "$N"
+n=$(between skipping skipped WATCHDOG=1)
+[ "$n" -eq 0 ]
+check $? "no WATCHDOG=1 while the server skips 90 % of the audio ($n in 7 s)"
+grep "WATCHDOG=1 withheld: [0-9]* of [0-9]* frames delivered" "$T/daemon.log" | sed 's/^/# /'
+grep -q "WATCHDOG=1 withheld: [0-9]* of [0-9]* frames delivered" "$T/daemon.log"
+check $? "the log says why, with the frames delivered"
+wait_for 30 grep -q "WATCHDOG=1 sent again" "$T/daemon.log"
+check $? "once the audio flows, the log says WATCHDOG=1 is sent again"
+wait_for 30 sh -c "sed -n '/MARK=skipped\$/,\$p' '$N' | grep -q WATCHDOG=1"
+check $? "and the pings come back"
 
 mark reload
 expect "reload" ctl reload
