@@ -69,6 +69,7 @@ LIBS := $(foreach m,daemon dsp config rtpool,$(B)/lib$(m).a)
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.c))
 STRESS_TESTS := $(patsubst tests/stress/%.c,$(B)/tests/%,$(wildcard tests/stress/stress_*.c))
 BENCHES := $(patsubst tests/bench/%.c,$(B)/bench/%,$(wildcard tests/bench/bench_*.c))
+FAULTS := $(patsubst tests/fault/%.c,$(B)/fault/%.so,$(wildcard tests/fault/*.c))
 FUZZERS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 HEADERS := $(wildcard $(addsuffix /*.h,$(MODULES)))
 
@@ -76,7 +77,7 @@ HEADERS := $(wildcard $(addsuffix /*.h,$(MODULES)))
 	deps headers profile fuzz soak
 all: programs
 programs: $(PROGRAMS)
-tests: $(UNIT_TESTS) $(STRESS_TESTS) programs
+tests: $(UNIT_TESTS) $(STRESS_TESTS) $(FAULTS) programs
 benches: $(BENCHES) programs
 
 $(B)/obj/%.o: %.c $(HEADERS)
@@ -107,6 +108,11 @@ endef
 $(foreach t,$(wildcard tests/unit/test_*.c),$(eval $(call test_rule,$(t),$(B)/tests/$(basename $(notdir $(t))),-lcmocka)))
 $(foreach t,$(wildcard tests/stress/stress_*.c),$(eval $(call test_rule,$(t),$(B)/tests/$(basename $(notdir $(t))))))
 $(foreach t,$(wildcard tests/bench/bench_*.c),$(eval $(call test_rule,$(t),$(B)/bench/$(basename $(notdir $(t))))))
+
+# A fault to inject with LD_PRELOAD (tests/fault): a library of its own.
+$(B)/fault/%.so: tests/fault/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -fPIC -shared $< -o $@ -ldl
 
 # A fuzz target links every library (its input crosses layers: a config
 # becomes a chain) and libFuzzer's main; only VARIANT=fuzz builds them.

@@ -3,7 +3,9 @@
 # stereo float): the recording ends at once, the engine is told (so
 # pool_exhausted does not count on in every callback), everything written
 # stays and decodes, and status, metrics and `record stop` say what
-# happened.  Needs root for the mount.
+# happened.  The same for a disk that reports its error only when the
+# file is synced (fsync fails with EIO: tests/fault/failio.c, preloaded,
+# for files under $T/eio only).  Needs root for the mount.
 . tests/integration/lib.sh
 
 if [ "$(id -u)" != 0 ]; then
@@ -32,7 +34,9 @@ recording_ended() {
 
 start_jack 64
 check $? "a private JACK dummy server starts"
-start_daemon "$T/a.conf"
+mkdir -p "$T/eio"
+TP_FAIL_CALL=fsync TP_FAIL_PATH=$T/eio/ LD_PRELOAD=$(pwd)/$BIN/fault/failio.so \
+    start_daemon "$T/a.conf"
 check $? "tidepoold starts"
 wait_for 10 state_is running
 check $? "status says running"
@@ -85,6 +89,22 @@ check $? "record stop"
 check $? "and that file is whole"
 [ "$(status_field recording_error)" = None ]
 check $? "status no longer shows the old error"
+
+# A disk that fails the sync at the end: record stop must not say ok.
+expect "record where the sync will fail" ctl record "$T/eio/rec.wav"
+audio_passes 750
+ctl --json record stop >"$T/stop3.json"
+rc=$?
+sed 's/^/# /' "$T/stop3.json"
+[ $rc -ne 0 ] && grep -q 'cannot sync to the disk: Input/output error' "$T/stop3.json"
+check $? "record stop after a failed fsync says so (exit $rc)"
+case $(status_field recording_error) in
+*"$T/eio/rec.wav: cannot sync"*) check 0 "status shows it" ;;
+*) check 1 "status shows it" ;;
+esac
+said=$(json_get "$(cat "$T/stop3.json")" frames)
+[ "$(decoded_frames "$T/eio/rec.wav")" = "$said" ]
+check $? "and what was written stays: the file decodes whole ($said frames)"
 
 stop_daemon
 check $? "SIGTERM stops the daemon cleanly"

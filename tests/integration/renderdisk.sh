@@ -2,8 +2,10 @@
 # tidepool-render never claims what it did not write: onto a full disk (a
 # 100 KiB tmpfs) every format exits non-zero, names the error and leaves
 # no output file, not even its temporary one.  Once an Ogg render said
-# "16,000 frames" and exited 0 with a file that decodes to nothing.  And
-# an output's mode follows the umask, as sox's does.
+# "16,000 frames" and exited 0 with a file that decodes to nothing.  The
+# same when the disk reports its error only at fsync() or close() (EIO,
+# injected by tests/fault/failio.c).  And an output's mode follows the
+# umask, as sox's does.
 . tests/integration/lib.sh
 
 R="$BIN/tidepool-render"
@@ -32,6 +34,22 @@ sox -R -n -r 48000 -c 2 "$T/small.wav" synth 0.1 whitenoise gain -6
 check $? "a render that fits still succeeds"
 [ "$(decoded_frames "$T/full/small.ogg")" = 4800 ]
 check $? "and decodes whole ($(decoded_frames "$T/full/small.ogg") frames)"
+
+# ---- a late I/O error: fsync or close fails --------------------------------
+mkdir -p "$T/eio"
+for call in fsync close; do
+	for ext in wav flac ogg mp3; do
+		TP_FAIL_CALL=$call TP_FAIL_PATH=$T/eio/ \
+		    LD_PRELOAD=$(pwd)/$BIN/fault/failio.so \
+		    "$R" -q "$T/small.wav" "$T/eio/out.$ext" 2>"$T/err.txt"
+		rc=$?
+		left=$(ls -A "$T/eio")
+		[ $rc -ne 0 ] && [ -z "$left" ] &&
+		    grep -q "out.$ext: .*Input/output error" "$T/err.txt"
+		check $? "$ext when $call fails: exit $rc, files left: '$left', $(head -c 120 "$T/err.txt")"
+		rm -f "$T/eio/"*
+	done
+done
 
 # ---- the output's mode is the umask's ---------------------------------------
 for u in 022 027 077; do
