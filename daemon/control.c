@@ -619,6 +619,20 @@ tick_period(const struct control *c, unsigned depth)
 	return t;
 }
 
+/* The signals the loop takes from a signalfd.  Blocked before any thread
+   exists (every thread inherits the mask), so that none of them can be
+   delivered to a thread that would die of it. */
+static void
+handled_signals(sigset_t *mask)
+{
+	sigemptyset(mask);
+	sigaddset(mask, SIGTERM);
+	sigaddset(mask, SIGINT);
+	sigaddset(mask, SIGHUP);
+	(void)sigprocmask(SIG_BLOCK, mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
 /* The loop, its signals, timer and socket.  0, or -1 (logged). */
 static int
 start_loop(struct control *c)
@@ -629,12 +643,7 @@ start_loop(struct control *c)
 	    .signal = on_signal };
 	sigset_t mask;
 
-	/* Signals arrive on a signalfd; blocked before threads exist. */
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	signal(SIGPIPE, SIG_IGN);
+	handled_signals(&mask);
 	/* Clients, and the signals, the timer, the socket and the disk. */
 	if (loop_init(&c->loop, CLIENT_MAX + 4) != 0 ||
 	    loop_add_signals(&c->loop, &mask, &signal_ops, c) == NULL) {
@@ -707,6 +716,17 @@ start_audio(struct control *c)
 	audio_init(&c->audio, &c->engine, &p, c->opts->argv, &hooks, c);
 }
 
+/* A start that failed before the engine existed: what it made so far
+   goes, so the sanitizers see no leak in a refused config.  -1. */
+static int
+give_up_early(struct control *c)
+{
+	http_done(&c->http);
+	config_free(c->cfg);
+	c->cfg = NULL;
+	return -1;
+}
+
 static int
 start(struct control *c)
 {
@@ -714,6 +734,7 @@ start(struct control *c)
 	struct dsp_chain *chain;
 	char err[1024];
 	unsigned depth;
+	sigset_t mask;
 
 	c->cfg = config_load(c->opts->config_path, err, sizeof(err));
 	if (c->cfg == NULL) {
@@ -721,6 +742,15 @@ start(struct control *c)
 		return -1;
 	}
 	en = &c->cfg->engine;
+	/* First, so that a port in use or a bad address fails the start
+	   before anything else is made.  Its thread serves nothing until the
+	   loop's ticks hand it a text. */
+	handled_signals(&mask);
+	if (http_init(&c->http, c->cfg->metrics.listen, &c->cmd, err,
+	    sizeof(err)) != 0) {
+		log_msg("%s", err);
+		return give_up_early(c);
+	}
 	/* Lock everything, now and later, so the callback never faults. */
 	if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0)
 		log_msg("warning: cannot lock memory (%s); the audio thread "
@@ -730,7 +760,7 @@ start(struct control *c)
 	    err, sizeof(err));
 	if (chain == NULL) {
 		log_msg("%s", err);
-		return -1;
+		return give_up_early(c);
 	}
 	if ((depth = start_engine(c, chain)) == 0)
 		return -1;
@@ -752,11 +782,6 @@ start(struct control *c)
 	(void)send_source(c, 0);
 	c->cmd.have_group = clients_have_group(&c->clients);
 	clients_monitor_group(&c->clients, c->cfg->control.monitor_group);
-	if (http_init(&c->http, c->cfg->metrics.listen, &c->cmd, err,
-	    sizeof(err)) != 0) {
-		log_msg("%s", err);
-		return -1;
-	}
 	watchdog_init(&c->watchdog, notify_watchdog_ns() / 2, rtclock_ns());
 	log_msg("listening on %s; %u stages from %s",
 	    c->cfg->control.socket, dsp_chain_length(chain), c->cfg->path);

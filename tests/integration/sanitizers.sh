@@ -8,7 +8,8 @@
 #   build/tsan  clang-22, ThreadSanitizer: the render's reader, engine and
 #               writer threads; the daemon's control thread against the
 #               PortAudio callback thread (ck's rings are annotated in
-#               rtpool/rttsan.h; tests/tsan.supp says what else is not seen)
+#               rtpool/rttsan.h; tests/tsan.supp says what else is not seen),
+#               and libmicrohttpd's thread answering /metrics against both
 #
 # Reports go to files, not to the tests' output, so that a report from a
 # program a test expects to fail is not taken for the expected failure: a
@@ -48,6 +49,8 @@ under asan render
 under asan daemon
 under asan overload
 under asan noaudio
+under asan metrics_http
 under tsan render
 under tsan daemon
+under tsan metrics_http
 finish
