@@ -721,9 +721,11 @@ start_audio(struct control *c)
 static int
 give_up_early(struct control *c)
 {
-	http_done(&c->http);
-	config_free(c->cfg);
+	struct config *cfg = c->cfg;
+
 	c->cfg = NULL;
+	http_done(&c->http);
+	config_free(cfg);
 	return -1;
 }
 
