@@ -716,10 +716,13 @@ start_audio(struct control *c)
 	audio_init(&c->audio, &c->engine, &p, c->opts->argv, &hooks, c);
 }
 
-/* A start that failed before the engine existed: what it made so far
-   goes, so the sanitizers see no leak in a refused config.  -1. */
+/* A start that failed: no thread of ours may outlive c (control_run
+   frees it; the HTTP thread, refused before the rest, once crashed the
+   daemon so), and a config refused that early leaves no leak for the
+   sanitizers.  What the engine and the pools hold goes with the exit.
+   -1. */
 static int
-give_up_early(struct control *c)
+give_up(struct control *c)
 {
 	struct config *cfg = c->cfg;
 
@@ -751,7 +754,7 @@ start(struct control *c)
 	if (http_init(&c->http, c->cfg->metrics.listen, &c->cmd, err,
 	    sizeof(err)) != 0) {
 		log_msg("%s", err);
-		return give_up_early(c);
+		return give_up(c);
 	}
 	/* Lock everything, now and later, so the callback never faults. */
 	if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0)
@@ -762,24 +765,24 @@ start(struct control *c)
 	    err, sizeof(err));
 	if (chain == NULL) {
 		log_msg("%s", err);
-		return give_up_early(c);
+		return give_up(c);
 	}
 	if ((depth = start_engine(c, chain)) == 0)
-		return -1;
+		return give_up(c);
 	start_commands(c, chain);
 	recorder_init(&c->recorder, depth, &c->disk);
 	if (player_init(&c->player, depth, &c->disk) != 0 ||
 	    stats_init(&c->stats) != 0) {
 		log_msg("out of memory");
-		return -1;
+		return give_up(c);
 	}
 	c->tick_ns = tick_period(c, depth);
 	if (start_loop(c) != 0)
-		return -1;
+		return give_up(c);
 	/* After start_loop: the threads inherit its blocked signals. */
 	if (start_disk(c, err, sizeof(err)) != 0) {
 		log_msg("%s", err);
-		return -1;
+		return give_up(c);
 	}
 	(void)send_source(c, 0);
 	c->cmd.have_group = clients_have_group(&c->clients);
