@@ -37,6 +37,7 @@
 #include "daemon/player.h"
 #include "daemon/recorder.h"
 #include "daemon/stats.h"
+#include "daemon/workers.h"
 #include "rtpool/rtclock.h"
 
 #define INPUT_RETRY_NS 1000000000ull	/* an [engine] file that is not there */
@@ -62,6 +63,7 @@ struct control {
 	struct clients clients;
 	struct command_env cmd;
 	struct http http;	/* [metrics] listen */
+	struct workers workers;	/* the convolvers' larger partitions */
 	uint64_t start_ns;
 	uint64_t watchdog_ns, next_watchdog_ns, next_status_ns;
 	uint64_t tick_ns;
@@ -169,6 +171,17 @@ keep_engine(struct control *c, struct config *cfg, char *note,
 	a->device = dev;
 }
 
+/* The workers run the chain's background work, or if they cannot, the
+   callback does (it costs the callback more, and is logged). */
+static void
+adopt(struct control *c, struct dsp_chain *chain)
+{
+	char err[256];
+
+	if (workers_adopt(&c->workers, chain, err, sizeof(err)) != 0)
+		log_msg("warning: %s: the callback does all of it", err);
+}
+
 /* The new chain from cfg, ready to swap in; NULL with err. */
 static struct dsp_chain *
 reload_chain(struct control *c, const struct config *cfg, char *err,
@@ -181,6 +194,7 @@ reload_chain(struct control *c, const struct config *cfg, char *err,
 	    err, errlen);
 	if (chain == NULL)
 		return NULL;
+	adopt(c, chain);
 	if (dsp_chain_out_channels(chain) != es->out_channels) {
 		snprintf(err, errlen, "%s: the new chain gives %u channels; "
 		    "the device was opened with %u: restart the daemon to "
@@ -478,6 +492,7 @@ tick(void *arg)
 	player_refill(&c->player, &c->engine, &c->blocks);
 	recorder_pump(&c->recorder, &c->engine, &c->blocks);
 	audio_watch(&c->audio, now);
+	workers_follow(&c->workers, engine_audio_tid(&c->engine));
 	http_tick(&c->http);
 	retry_input(c, now);
 	if (now >= c->next_status_ns) {
@@ -711,12 +726,17 @@ start(struct control *c)
 		log_msg("warning: cannot lock memory (%s); the audio thread "
 		    "may take page faults (raise LimitMEMLOCK)",
 		    strerror(errno));
+	if (workers_init(&c->workers, err, sizeof(err)) != 0) {
+		log_msg("%s", err);
+		return -1;
+	}
 	chain = chainbuild_new(c->cfg, en->rate, en->channels, en->period,
 	    err, sizeof(err));
 	if (chain == NULL) {
 		log_msg("%s", err);
 		return -1;
 	}
+	adopt(c, chain);
 	if ((depth = start_engine(c, chain)) == 0)
 		return -1;
 	start_commands(c, chain);
@@ -726,11 +746,13 @@ start(struct control *c)
 		log_msg("out of memory");
 		return -1;
 	}
+	c->stats.workers = &c->workers;
 	c->tick_ns = tick_period(c, depth);
 	if (start_loop(c) != 0)
 		return -1;
 	/* After start_loop: the threads inherit its blocked signals. */
-	if (start_disk(c, err, sizeof(err)) != 0) {
+	if (start_disk(c, err, sizeof(err)) != 0 ||
+	    workers_start(&c->workers, err, sizeof(err)) != 0) {
 		log_msg("%s", err);
 		return -1;
 	}
@@ -833,6 +855,7 @@ stop(struct control *c)
 	recycle(c);
 	player_done(&c->player, &c->blocks);
 	engine_done(&c->engine);
+	workers_done(&c->workers);
 	stats_done(&c->stats);
 	rtmsgpool_done(&c->msgs);
 	rtpool_done(&c->blocks);
