@@ -17,7 +17,7 @@
  *            spectrum, transformed back, is what the level adds to the
  *            next H output frames.  It runs in process(), at once.
  *   level k  6 partitions of L = 4^k H (the last level: as many as the IR
- *            needs, and L stops growing at 65,536 frames), starting at tap
+ *            needs, once 4L would pass 65,536 frames), starting at tap
  *            2L.  A block of L input frames complete at frame t first
  *            matters to output frame t + L, so the level's work for it (a
  *            job) has L frames of time.  A level of at least 4P can be
