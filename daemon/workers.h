@@ -80,8 +80,9 @@ int workers_start(struct workers *w, char *err, size_t errlen);
 void workers_done(struct workers *w);
 
 /*
- * Hands every background work of c's stages to the workers, before c
- * first runs, and has dsp_chain_del() take them back.  Returns 0, or -1
+ * Hands every background work of c's stages to the workers, while no
+ * other thread runs c (see dsp_work_hand()), and has dsp_chain_del() take
+ * them back.  Returns 0, or -1
  * with err when the tables are full (then nothing was handed: c runs all
  * its work in the callback).
  */

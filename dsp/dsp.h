@@ -223,7 +223,7 @@ unsigned dsp_stage_ir_frames(const struct dsp_stage *st);
 struct dsp_work {
 	unsigned (*run)(struct dsp_work *w);	/* dsp/'s */
 	unsigned frames;	/* see above; never changes */
-	/* Set by dsp_work_hand() before the stage first runs. */
+	/* Set by dsp_work_hand(). */
 	void (*wake)(void *arg) TP_REALTIME;	/* called by the audio
 				   thread after each submission: must not
 				   block (a sem_post) */
@@ -241,7 +241,10 @@ struct dsp_work *dsp_stage_work(struct dsp_stage *st, unsigned i);
 /*
  * Hands w over: from now on its jobs are submitted, wake(arg) is called
  * after each, and the caller runs them with dsp_work_run().  Control
- * thread, before the stage first runs.
+ * thread, while no other thread runs the stage (before its chain is
+ * swapped in): what process() did so far, inline, carries over, so a
+ * chain warmed up off the audio thread is best handed after that, where
+ * nothing can be late.
  */
 void dsp_work_hand(struct dsp_work *w, void (*wake)(void *arg) TP_REALTIME,
     void *arg);
