@@ -38,6 +38,7 @@
 #include "daemon/recorder.h"
 #include "daemon/stats.h"
 #include "daemon/watchdog.h"
+#include "daemon/workers.h"
 #include "rtpool/rtclock.h"
 
 #define INPUT_RETRY_NS 1000000000ull	/* an [engine] file that is not there */
@@ -63,6 +64,7 @@ struct control {
 	struct clients clients;
 	struct command_env cmd;
 	struct http http;	/* [metrics] listen */
+	struct workers workers;	/* the convolvers' larger partitions */
 	uint64_t start_ns;
 	struct watchdog watchdog;	/* WATCHDOG=1 or not */
 	uint64_t next_status_ns;
@@ -171,6 +173,17 @@ keep_engine(struct control *c, struct config *cfg, char *note,
 	a->device = dev;
 }
 
+/* The workers run the chain's background work, or if they cannot, the
+   callback does (it costs the callback more, and is logged). */
+static void
+adopt(struct control *c, struct dsp_chain *chain)
+{
+	char err[256];
+
+	if (workers_adopt(&c->workers, chain, err, sizeof(err)) != 0)
+		log_msg("warning: %s: the callback does all of it", err);
+}
+
 /* The new chain from cfg, ready to swap in; NULL with err. */
 static struct dsp_chain *
 reload_chain(struct control *c, const struct config *cfg, char *err,
@@ -183,6 +196,7 @@ reload_chain(struct control *c, const struct config *cfg, char *err,
 	    err, errlen);
 	if (chain == NULL)
 		return NULL;
+	adopt(c, chain);
 	if (dsp_chain_out_channels(chain) != es->out_channels) {
 		snprintf(err, errlen, "%s: the new chain gives %u channels; "
 		    "the device was opened with %u: restart the daemon to "
@@ -499,6 +513,7 @@ tick(void *arg)
 	player_refill(&c->player, &c->engine, &c->blocks);
 	recorder_pump(&c->recorder, &c->engine, &c->blocks);
 	audio_watch(&c->audio, now);
+	workers_follow(&c->workers, engine_audio_tid(&c->engine));
 	http_tick(&c->http);
 	retry_input(c, now);
 	if (now >= c->next_status_ns) {
@@ -728,6 +743,7 @@ give_up(struct control *c)
 
 	c->cfg = NULL;
 	http_done(&c->http);
+	(void)disk_done(&c->disk, 200000000ull);
 	config_free(cfg);
 	return -1;
 }
@@ -761,12 +777,17 @@ start(struct control *c)
 		log_msg("warning: cannot lock memory (%s); the audio thread "
 		    "may take page faults (raise LimitMEMLOCK)",
 		    strerror(errno));
+	if (workers_init(&c->workers, err, sizeof(err)) != 0) {
+		log_msg("%s", err);
+		return give_up(c);
+	}
 	chain = chainbuild_new(c->cfg, en->rate, en->channels, en->period,
 	    err, sizeof(err));
 	if (chain == NULL) {
 		log_msg("%s", err);
 		return give_up(c);
 	}
+	adopt(c, chain);
 	if ((depth = start_engine(c, chain)) == 0)
 		return give_up(c);
 	start_commands(c, chain);
@@ -776,11 +797,13 @@ start(struct control *c)
 		log_msg("out of memory");
 		return give_up(c);
 	}
+	c->stats.workers = &c->workers;
 	c->tick_ns = tick_period(c, depth);
 	if (start_loop(c) != 0)
 		return give_up(c);
 	/* After start_loop: the threads inherit its blocked signals. */
-	if (start_disk(c, err, sizeof(err)) != 0) {
+	if (start_disk(c, err, sizeof(err)) != 0 ||
+	    workers_start(&c->workers, err, sizeof(err)) != 0) {
 		log_msg("%s", err);
 		return give_up(c);
 	}
@@ -878,6 +901,7 @@ stop(struct control *c)
 	recycle(c);
 	player_done(&c->player, &c->blocks);
 	engine_done(&c->engine);
+	workers_done(&c->workers);
 	stats_done(&c->stats);
 	rtmsgpool_done(&c->msgs);
 	rtpool_done(&c->blocks);

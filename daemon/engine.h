@@ -115,6 +115,10 @@ struct engine_counters {
 	uint64_t cycle_frames;		/* frames in them */
 	uint64_t nonfinite;		/* NaN or infinite samples the chains
 					   replaced by 0 (dsp_chain_process) */
+	uint64_t late_partitions;	/* output blocks a convolver level had
+					   no result for from its worker: not
+					   the engine's, stats_refresh() fills
+					   it in (daemon/workers.h) */
 };
 
 /* A consistent copy of everything the audio side measures. */

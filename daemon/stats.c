@@ -13,6 +13,7 @@
 
 #include "daemon/stats.h"
 #include "daemon/version.h"
+#include "daemon/workers.h"
 #include "rtpool/rtclock.h"
 
 int
@@ -51,6 +52,8 @@ stats_refresh(struct stats *s, struct engine *e)
 	unsigned i;
 
 	engine_stats_read(e, s->now);
+	if (s->workers != NULL)
+		s->now->counters.late_partitions = workers_late(s->workers);
 	*s->diff = *s->now;
 	n = (const uint64_t *)&s->now->counters;
 	b = (const uint64_t *)&s->base->counters;
@@ -287,6 +290,8 @@ xruns_json(const struct engine_counters *k, cJSON *o)
 	cJSON_AddNumberToObject(x, "pool_exhausted", (double)k->pool_exhausted);
 	cJSON_AddNumberToObject(x, "missed", (double)k->missed);
 	cJSON_AddNumberToObject(x, "total", (double)k->xruns);
+	cJSON_AddNumberToObject(x, "late_partitions",
+	    (double)k->late_partitions);
 	cJSON_AddNumberToObject(x, "starved_frames", (double)k->starved_frames);
 	cJSON_AddNumberToObject(x, "record_dropped_frames",
 	    (double)k->record_dropped_frames);
@@ -689,6 +694,11 @@ metrics_xruns(struct text *t, const struct stats *s,
 	family(t, "tidepool_missed_frames", "counter", "Frames the server's "
 	    "clock went past without calling us.");
 	counter(t, "tidepool_missed_frames", "", (double)k->missed_frames);
+	family(t, "tidepool_late_partitions", "counter", "Output blocks of "
+	    "a convolver level whose worker had no result in time (that "
+	    "level added nothing to them).");
+	counter(t, "tidepool_late_partitions", "",
+	    (double)k->late_partitions);
 	family(t, "tidepool_starved_frames", "counter", "Frames of silence "
 	    "put in for a source that ran dry.");
 	counter(t, "tidepool_starved_frames", "", (double)k->starved_frames);

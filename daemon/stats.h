@@ -14,6 +14,8 @@
 
 #include "daemon/engine.h"
 
+struct workers;
+
 /* What the control side knows beside the engine's own figures. */
 struct stats_context {
 	const char *state;	/* "running", "disconnected", ... */
@@ -48,6 +50,8 @@ struct stats {
 	char news[512];			/* stats_news()'s message */
 	double start_unix;		/* stats_init's wall clock, for
 					   start_time and _created */
+	struct workers *workers;	/* whose late partitions to report;
+					   NULL: none */
 };
 
 /* The two dialects of the metrics text. */

@@ -30,6 +30,8 @@ struct dsp_chain {
 	float *scratch[2];	/* max_frames x DSP_MAX_CHANNELS each */
 	float *clean;		/* max_frames x DSP_MAX_CHANNELS: the input
 				   with its non-finite samples zeroed */
+	void (*on_del)(void *arg, struct dsp_chain *c);	/* or NULL */
+	void *on_del_arg;
 };
 
 /* Four floats, for a check the compiler does a vector at a time (GNU C
@@ -155,12 +157,22 @@ dsp_chain_append(struct dsp_chain *c, struct dsp_stage *st, const char *name)
 }
 
 void
+dsp_chain_on_del(struct dsp_chain *c, void (*fn)(void *arg,
+    struct dsp_chain *c), void *arg)
+{
+	c->on_del = fn;
+	c->on_del_arg = arg;
+}
+
+void
 dsp_chain_del(struct dsp_chain *c)
 {
 	unsigned i;
 
 	if (c == NULL)
 		return;
+	if (c->on_del != NULL)
+		c->on_del(c->on_del_arg, c);
 	for (i = 0; i < c->n; i++) {
 		dsp_stage_del(c->stages[i]);
 		free(c->names[i]);

@@ -35,7 +35,16 @@ struct dsp_chain *dsp_chain_new(unsigned in_channels, unsigned max_frames,
 int dsp_chain_append(struct dsp_chain *c, struct dsp_stage *st,
     const char *name);
 
-/* Frees the chain and its stages.  Control thread. */
+/*
+ * Has dsp_chain_del() call fn(arg, c) first, before any stage is freed:
+ * whoever runs the stages' background work (dsp_stage_work()) stops
+ * there.  One per chain; NULL removes it.  Control thread.
+ */
+void dsp_chain_on_del(struct dsp_chain *c, void (*fn)(void *arg,
+    struct dsp_chain *c), void *arg);
+
+/* Frees the chain and its stages (see dsp_chain_on_del()).  Control
+   thread. */
 void dsp_chain_del(struct dsp_chain *c);
 
 unsigned dsp_chain_in_channels(const struct dsp_chain *c) TP_REALTIME;

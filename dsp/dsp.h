@@ -210,6 +210,60 @@ unsigned dsp_stage_latency(const struct dsp_stage *st) TP_REALTIME;
 unsigned dsp_stage_ir_frames(const struct dsp_stage *st);
 
 /*
+ * Background work a stage declares (a convolver's larger partitions).
+ * Until someone takes it with dsp_work_hand(), the stage's process() runs
+ * the work itself, at fixed sample positions (tidepool-render).  Once
+ * handed, process() submits jobs and calls wake(wake_arg), and another
+ * thread runs them with dsp_work_run(); process() never waits for them: a
+ * job not done when its result is due is counted (dsp_stage_late()).
+ * frames is how often a job comes and how long it has: each one is
+ * submitted at a multiple of frames and due frames later, so a smaller
+ * frames is more urgent.
+ */
+struct dsp_work {
+	unsigned (*run)(struct dsp_work *w);	/* dsp/'s */
+	unsigned frames;	/* see above; never changes */
+	/* Set by dsp_work_hand(). */
+	void (*wake)(void *arg) TP_REALTIME;	/* called by the audio
+				   thread after each submission: must not
+				   block (a sem_post) */
+	void *wake_arg;
+	unsigned handed;	/* 1: another thread runs the jobs */
+};
+
+/*
+ * The i-th background work of stage st, NULL past the end (and for a
+ * stage with none).  Control thread; the pointer lives as long as the
+ * stage.
+ */
+struct dsp_work *dsp_stage_work(struct dsp_stage *st, unsigned i);
+
+/*
+ * Hands w over: from now on its jobs are submitted, wake(arg) is called
+ * after each, and the caller runs them with dsp_work_run().  Control
+ * thread, while no other thread runs the stage (before its chain is
+ * swapped in): what process() did so far, inline, carries over, so a
+ * chain warmed up off the audio thread is best handed after that, where
+ * nothing can be late.
+ */
+void dsp_work_hand(struct dsp_work *w, void (*wake)(void *arg) TP_REALTIME,
+    void *arg);
+
+/*
+ * Runs every job of a handed work submitted and not yet run, in order;
+ * returns how many.  One thread at a time per work; never the audio
+ * thread.  The stage must outlive the call.
+ */
+unsigned dsp_work_run(struct dsp_work *w);
+
+/*
+ * Output blocks for which a convolver had no result from a level's job
+ * (late or dropped background work), since the stage was made; 0 for any
+ * other type.  Any thread.
+ */
+uint64_t dsp_stage_late(const struct dsp_stage *st) TP_REALTIME;
+
+/*
  * Sets parameter param to value: the new target, reached smoothly (each
  * type says how).  Audio thread (or any thread while the stage is not
  * running).  Returns DSP_OK, DSP_EINVAL for no such parameter, DSP_ERANGE

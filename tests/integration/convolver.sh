@@ -7,7 +7,8 @@
 # bad IRs and keys are refused with the file and line.  Live: tidepoold
 # runs a convolver at 64 frames, `chain` and `stats` show the IR length,
 # and (BIN=build/rtsan, from rtsan.sh) RealtimeSanitizer sees nothing
-# unsafe in the callback.
+# unsafe in the callback; a worker planted late is counted and never
+# waited for.
 . tests/integration/lib.sh
 R=$BIN/tidepool-render
 REF=tests/integration/convref.py
@@ -180,8 +181,38 @@ check $? "the tone comes through the convolver ($lvl dBFS)"
 awk -v a="$lvl" -v b="$after" 'BEGIN { d = a - b; exit !(d > 5.5 && d < 6.5) }'
 check $? "and 6 dB lower after set room.gain -6 ($lvl, $after)"
 x=$(json_get "$(ctl --json stats)" xruns.total)
-echo "# xruns: $x"
+late=$(json_get "$(ctl --json stats)" xruns.late_partitions)
+echo "# xruns: $x; late partitions: $late (not a pass/fail figure: timing)"
+[ -n "$late" ]
+check $? "stats --json has xruns.late_partitions ($late)"
 stop_daemon
 check $? "tidepoold stops cleanly"
+no_sanitizer_report "$T/daemon.log"
+
+# A planted late worker (TEST ONLY: every worker sleeps 300 ms before
+# each round of work): the levels of 256 and 1,024 frames are due 5 and
+# 21 ms after they are handed over, so their results come too late.  The
+# callback must not wait for them (callbacks keep coming at the server's
+# pace) and must count them, in stats, the JSON and the metrics.
+late_above() {
+	n=$(json_get "$(ctl --json stats)" xruns.late_partitions) &&
+	    [ "${n:-0}" -gt "$1" ]
+}
+TIDEPOOL_TEST_WORKER_DELAY_MS=300 start_daemon "$T/live.conf"
+check $? "tidepoold starts with a worker that sleeps 300 ms a round"
+wait_for 10 state_is running
+check $? "it runs"
+grep -q "TEST: every worker sleeps 300 ms" "$T/daemon.log"
+check $? "the log says the workers are slowed on purpose"
+audio_passes 1500
+check $? "the callback keeps running: 1,500 periods (2 s of audio) pass"
+wait_for 20 late_above 0
+check $? "late partitions are counted ($(json_get "$(ctl --json stats)" xruns.late_partitions))"
+ctl stats | grep -q "late partitions (a convolver's worker behind): [1-9]"
+check $? "tidepoolctl stats shows them"
+ctl metrics | grep -q "^tidepool_late_partitions_total [1-9]"
+check $? "and the metrics: $(ctl metrics | grep "^tidepool_late_partitions_total ")"
+stop_daemon
+check $? "tidepoold stops cleanly with its workers behind"
 no_sanitizer_report "$T/daemon.log"
 finish

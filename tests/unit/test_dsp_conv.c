@@ -2,8 +2,11 @@
  * Unit tests of the convolver (dsp/conv.c): it is the convolution (against
  * a direct sum in double), whatever the block sizes (bit for bit), for
  * each channel mapping; the gain glides; bad setups are refused with a
- * message; and inside a chain, an input that overflows its transforms
- * (3e38) leaves no infinity behind once the chain has reset it.
+ * message; inside a chain, an input that overflows its transforms
+ * (3e38) leaves no infinity behind once the chain has reset it; and
+ * background work handed to a runner gives the same bits as work done in
+ * process() when the runner keeps up, and is counted late, never waited
+ * for, when it does not.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -219,6 +222,104 @@ test_overflow_is_reset(void **state)
 	dsp_chain_del(c);
 }
 
+static unsigned wakes;
+
+static void wake_count(void *arg) TP_REALTIME;
+
+static void
+wake_count(void *arg)
+{
+	(void)arg;
+	wakes++;
+}
+
+/*
+ * Runs x through st in blocks of P; after every `every` blocks (0:
+ * never), runs each handed work of st, as a worker would.
+ */
+static void
+run_handed(struct dsp_stage *st, const float *x, float *y, unsigned ch,
+    unsigned every)
+{
+	struct dsp_work *w;
+	unsigned i, b, k;
+
+	for (i = 0, b = 1; i + P <= N; i += P, b++) {
+		dsp_stage_process(st, x + (size_t)i * ch, y + (size_t)i * ch,
+		    P);
+		if (every == 0 || b % every != 0)
+			continue;
+		for (k = 0; (w = dsp_stage_work(st, k)) != NULL; k++)
+			(void)dsp_work_run(w);
+	}
+}
+
+/*
+ * 3,000 taps at P = 64: levels of 64 (in process()), 256 and 1,024 (the
+ * background work, due 256 and 1,024 frames after they are submitted).
+ */
+static void
+test_handed_work(void **state)
+{
+	enum { TAPS = 3000, CH = 2, END = N / P * P };
+	float *h = malloc(sizeof(float) * TAPS * CH);
+	float *x = malloc(sizeof(float) * N * CH);
+	float *want = calloc((size_t)N * CH, sizeof(float));
+	float *y = calloc((size_t)N * CH, sizeof(float));
+	struct dsp_stage *st;
+	struct dsp_work *w;
+	char err[256];
+	unsigned k, every;
+
+	(void)state;
+	noise(h, (size_t)TAPS * CH, 11);
+	noise(x, (size_t)N * CH, 12);
+	st = make(h, TAPS, CH, CH, DSP_CONV_NORM_NONE, err, sizeof(err));
+	assert_non_null(st);
+	run_handed(st, x, want, CH, 0);
+	assert_int_equal(dsp_stage_late(st), 0);
+	dsp_stage_del(st);
+	/* 0: a runner that never runs; 1: one that runs after every
+	   block; 8: one that runs every 512 frames, too late for the
+	   level of 256. */
+	for (every = 0; every <= 8; every += every == 0 ? 1 : 7) {
+		st = make(h, TAPS, CH, CH, DSP_CONV_NORM_NONE, err,
+		    sizeof(err));
+		assert_non_null(st);
+		for (k = 0; (w = dsp_stage_work(st, k)) != NULL; k++)
+			dsp_work_hand(w, wake_count, NULL);
+		assert_int_equal(k, 2);
+		wakes = 0;
+		memset(y, 0, sizeof(float) * N * CH);
+		run_handed(st, x, y, CH, every);
+		print_message("# runner every %u blocks: %llu late, %u "
+		    "wakes\n", every,
+		    (unsigned long long)dsp_stage_late(st), wakes);
+		assert_true(wakes > 0);
+		if (every == 1) {
+			assert_int_equal(dsp_stage_late(st), 0);
+			assert_memory_equal(y, want, sizeof(float) * END * CH);
+		} else if (every == 0) {
+			/* Every output block of a level that got no result
+			   is late: the level of 256 starts at frame 512, 18
+			   blocks before frame 4,992; the one of 1,024 at
+			   2,048, 3 blocks. */
+			assert_int_equal(dsp_stage_late(st), 18 + 3);
+			assert_memory_not_equal(y, want,
+			    sizeof(float) * END * CH);
+		} else {
+			assert_true(dsp_stage_late(st) > 0);
+			assert_memory_not_equal(y, want,
+			    sizeof(float) * END * CH);
+		}
+		dsp_stage_del(st);
+	}
+	free(h);
+	free(x);
+	free(want);
+	free(y);
+}
+
 int
 main(void)
 {
@@ -227,6 +328,7 @@ main(void)
 		cmocka_unit_test(test_refuses),
 		cmocka_unit_test(test_normalize_and_gain),
 		cmocka_unit_test(test_overflow_is_reset),
+		cmocka_unit_test(test_handed_work),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
