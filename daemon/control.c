@@ -41,6 +41,12 @@
 
 #define INPUT_RETRY_NS 1000000000ull	/* an [engine] file that is not there */
 #define FADE_MS 10		/* crossfade of a chain swap */
+/* The recent input kept to warm a reloaded chain up on, beyond what the
+   first chain needs (engine_warm_up): room for ENGINE_SETTLE_MS and for a
+   reload that brings a longer IR.  The daemon does not grow it later
+   (it is the callback's memory): a chain that remembers more than this
+   is warmed on what there is. */
+#define TAIL_EXTRA_MS 1500
 #define TICK_MIN_NS 1000000ull
 #define TICK_MAX_NS 10000000ull
 #define STOP_CLOSE_NS 700000000ull	/* SIGTERM must end within 2 s */
@@ -202,13 +208,18 @@ reload(struct control *c, char *err, size_t errlen, char *note,
 {
 	struct config *cfg;
 	struct dsp_chain *chain = NULL;
+	uint64_t warm_pos = ENGINE_NOT_WARMED, warmed = 0;
 
 	note[0] = '\0';
 	notify_reloading(rtclock_ns() / 1000);
 	cfg = config_load(c->opts->config_path, err, errlen);
 	if (cfg != NULL)
 		chain = reload_chain(c, cfg, err, errlen);
-	if (chain != NULL && engine_send_swap(&c->engine, chain) != 0) {
+	/* Last, so that the input it catches up on is the newest. */
+	if (chain != NULL)
+		warm_pos = engine_warm_up(&c->engine, chain, &warmed);
+	if (chain != NULL &&
+	    engine_send_swap(&c->engine, chain, warm_pos) != 0) {
 		snprintf(err, errlen, "busy: the message queue is full; try "
 		    "again");
 		dsp_chain_del(chain);
@@ -224,7 +235,9 @@ reload(struct control *c, char *err, size_t errlen, char *note,
 	config_free(c->cfg);
 	c->cfg = cfg;
 	command_view_set(&c->cmd.view, cfg, chain);
-	log_msg("reloaded %s: %u stages", cfg->path, dsp_chain_length(chain));
+	log_msg("reloaded %s: %u stages, warmed up on %.0f ms of input",
+	    cfg->path, dsp_chain_length(chain),
+	    (double)warmed * 1000 / c->engine.setup.rate);
 	notify_reloaded();
 	return 0;
 }
@@ -570,6 +583,8 @@ start_engine(struct control *c, struct dsp_chain *chain)
 	es.out_channels = dsp_chain_out_channels(chain);
 	es.block_frames = bf;
 	es.fade_frames = (unsigned)(en->rate * FADE_MS / 1000);
+	es.tail_frames = dsp_chain_memory(chain) +
+	    (unsigned)(en->rate * TAIL_EXTRA_MS / 1000);
 	es.blocks = &c->blocks;
 	es.msgs = &c->msgs;
 	es.ring_capacity = c->cfg->pool.messages > depth * 2 ?

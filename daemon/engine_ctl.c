@@ -11,6 +11,7 @@
  */
 #include <ck_pr.h>
 #include <ck_sequence.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "daemon/engine.h"
@@ -189,7 +190,7 @@ engine_send_set(struct engine *e, unsigned stage, unsigned param,
 }
 
 int
-engine_send_swap(struct engine *e, struct dsp_chain *chain)
+engine_send_swap(struct engine *e, struct dsp_chain *chain, uint64_t warm_pos)
 {
 	struct rtmsg *m = rtmsg_get(e->setup.msgs);
 
@@ -198,6 +199,7 @@ engine_send_swap(struct engine *e, struct dsp_chain *chain)
 	m->type = ENGINE_MSG_SWAP;
 	m->payload.ptr[0] = chain;
 	m->payload.ptr[1] = NULL;
+	m->payload.u64[2] = warm_pos;
 	return post(e, m);
 }
 
@@ -239,6 +241,90 @@ engine_send_reset(struct engine *e)
 		return -1;
 	m->type = ENGINE_MSG_RESET;
 	return post(e, m);
+}
+
+/* ---- control side: warming a new chain up ----------------------------- */
+
+/*
+ * Passes over what came in while the previous one ran, before the chain
+ * is handed over with whatever is left (the callback's to feed it).  Each
+ * pass is shorter than the last, as the chain runs far faster than real
+ * time; a machine so busy that it is not is stopped here all the same.
+ */
+#define WARM_PASSES 8
+
+/*
+ * Runs chain over the tail from *pos to its head, in periods; 0, or -1 if
+ * the writer overwrote what was being read (this thread fell a whole
+ * tail behind, preempted): then *pos is where the chain stopped.
+ */
+static int
+warm_pass(struct engine *e, struct dsp_chain *chain, uint64_t *pos,
+    uint64_t head, float *in, float *out, uint64_t *run)
+{
+	unsigned n;
+
+	while (*pos < head) {
+		n = e->setup.max_frames;
+		if (n > head - *pos)
+			n = (unsigned)(head - *pos);
+		if (rttail_read(&e->tail, *pos, n, in) != 0)
+			return -1;
+		(void)dsp_chain_process(chain, in, out, n, NULL);
+		*pos += n;
+		*run += n;
+	}
+	return 0;
+}
+
+uint64_t
+engine_warm_up(struct engine *e, struct dsp_chain *chain,
+    uint64_t *frames_run)
+{
+	const struct engine_setup *s = &e->setup;
+	uint64_t want, head, pos, oldest, run = 0;
+	unsigned pass, slack;
+	float *in, *out;
+
+	if (frames_run != NULL)
+		*frames_run = 0;
+	if (e->tail.frames == 0)
+		return ENGINE_NOT_WARMED;
+	in = malloc(sizeof(float) * s->max_frames * s->channels);
+	out = malloc(sizeof(float) * s->max_frames * DSP_MAX_CHANNELS);
+	if (in == NULL || out == NULL) {
+		free(in);
+		free(out);
+		return ENGINE_NOT_WARMED;
+	}
+	/* A quarter of the tail is left for the writer to move on into
+	   while the warm-up reads the oldest part. */
+	slack = e->tail.frames / 4;
+	want = (uint64_t)dsp_chain_memory(chain) +
+	    (uint64_t)(s->rate * ENGINE_SETTLE_MS / 1000);
+	head = rttail_head(&e->tail);
+	oldest = rttail_oldest(&e->tail, slack);
+	pos = head > want ? head - want : 0;
+	if (pos < oldest)
+		pos = oldest;
+	for (pass = 0; pass < WARM_PASSES; pass++) {
+		if (warm_pass(e, chain, &pos, head, in, out, &run) != 0) {
+			/* Lost the oldest input: from the newest that is
+			   safe, the state as it was is the best there is. */
+			oldest = rttail_oldest(&e->tail, slack);
+			if (pos < oldest)
+				pos = oldest;
+			continue;
+		}
+		head = rttail_head(&e->tail);
+		if (head - pos <= s->max_frames)
+			break;
+	}
+	free(in);
+	free(out);
+	if (frames_run != NULL)
+		*frames_run = run;
+	return pos;
 }
 
 /* ---- control side: statistics ----------------------------------------- */
