@@ -871,7 +871,11 @@ control_run(const struct control_opts *o)
 	c->clients.listen_fd = -1;
 	c->start_ns = rtclock_ns();
 	if (start(c) != 0) {
-		free(c);
+		/* start() may have begun the disk threads before it failed
+		   (a bad [metrics] listen comes after them): they read c, so
+		   it is freed only once they are gone, else left to exit. */
+		if (disk_done(&c->disk, 200000000ull))
+			free(c);
 		return 1;
 	}
 	while (!c->stopping)
