@@ -175,6 +175,27 @@ keep_engine(struct control *c, struct config *cfg, char *note,
 	a->device = dev;
 }
 
+/*
+ * While a reload warms its chain up (engine_warm_up): what the tick does
+ * to keep audio moving, so that a long warm-up (a long IR) does not
+ * starve a played file or overflow a recording.  As end_recording() does
+ * while it waits.
+ */
+static void recycle(struct control *c);
+static void disk_results(struct control *c);
+
+static void
+warm_pump(void *arg)
+{
+	struct control *c = arg;
+
+	recycle(c);
+	disk_results(c);
+	disk_kick(&c->disk);
+	player_refill(&c->player, &c->engine, &c->blocks);
+	recorder_pump(&c->recorder, &c->engine, &c->blocks);
+}
+
 /* The new chain from cfg, ready to swap in; NULL with err. */
 static struct dsp_chain *
 reload_chain(struct control *c, const struct config *cfg, char *err,
@@ -208,7 +229,7 @@ reload(struct control *c, char *err, size_t errlen, char *note,
 {
 	struct config *cfg;
 	struct dsp_chain *chain = NULL;
-	uint64_t warm_pos = ENGINE_NOT_WARMED, warmed = 0;
+	uint64_t warm_pos = ENGINE_NOT_WARMED, warmed = 0, warm_ns = 0;
 
 	note[0] = '\0';
 	notify_reloading(rtclock_ns() / 1000);
@@ -216,8 +237,12 @@ reload(struct control *c, char *err, size_t errlen, char *note,
 	if (cfg != NULL)
 		chain = reload_chain(c, cfg, err, errlen);
 	/* Last, so that the input it catches up on is the newest. */
-	if (chain != NULL)
-		warm_pos = engine_warm_up(&c->engine, chain, &warmed);
+	if (chain != NULL) {
+		warm_ns = rtclock_ns();
+		warm_pos = engine_warm_up(&c->engine, chain, &warmed,
+		    warm_pump, c);
+		warm_ns = rtclock_ns() - warm_ns;
+	}
 	if (chain != NULL &&
 	    engine_send_swap(&c->engine, chain, warm_pos) != 0) {
 		snprintf(err, errlen, "busy: the message queue is full; try "
@@ -235,9 +260,10 @@ reload(struct control *c, char *err, size_t errlen, char *note,
 	config_free(c->cfg);
 	c->cfg = cfg;
 	command_view_set(&c->cmd.view, cfg, chain);
-	log_msg("reloaded %s: %u stages, warmed up on %.0f ms of input",
-	    cfg->path, dsp_chain_length(chain),
-	    (double)warmed * 1000 / c->engine.setup.rate);
+	/* The warm-up holds this thread: how long is worth seeing. */
+	log_msg("reloaded %s: %u stages, warmed up on %.0f ms of input in "
+	    "%.1f ms", cfg->path, dsp_chain_length(chain),
+	    (double)warmed * 1000 / c->engine.setup.rate, warm_ns / 1e6);
 	notify_reloaded();
 	return 0;
 }

@@ -283,14 +283,22 @@ int engine_send_swap(struct engine *e, struct dsp_chain *chain,
  * period of the live input; the audio side feeds it the rest from the
  * same tail before fading it in (see engine.c).  So a reload's crossfade
  * goes between two chains that have both heard the music.  Control side;
- * takes as long as running the chain over that much audio.  Returns the
+ * takes as long as running the chain over that much audio (a 65,536-tap
+ * convolver at 64 frames: 2 s of input in 130 to 170 ms), so it calls
+ * pump(arg) (if not NULL) every ENGINE_WARM_PUMP_MS of it and after each
+ * pass: the caller keeps the feed and record rings moving there, as its
+ * tick would.  Returns the
  * tail position the chain has run up to, the warm_pos for
  * engine_send_swap(), and the frames it ran in *frames_run (may be NULL);
  * ENGINE_NOT_WARMED without a tail (engine_setup.tail_frames 0) or when
  * out of memory.
  */
 uint64_t engine_warm_up(struct engine *e, struct dsp_chain *chain,
-    uint64_t *frames_run);
+    uint64_t *frames_run, void (*pump)(void *arg), void *arg);
+
+/* How often engine_warm_up lets its caller pump: a fraction of the
+   100 ms or so of audio the feed and record rings hold. */
+#define ENGINE_WARM_PUMP_MS 5
 int engine_send_source(struct engine *e, enum engine_source src,
     uint64_t generation, double tone_hz, double tone_amp);
 int engine_send_record(struct engine *e, int start, uint64_t generation);

@@ -1,6 +1,7 @@
 /*
- * The engine seen from the control side: sending messages, reading the
- * statistics, taking back what the audio side returns, and the accessors
+ * The engine seen from the control side: sending messages, warming a new
+ * chain up before it is sent, reading the statistics, taking back what
+ * the audio side returns, and the accessors
  * that keep the other modules out of struct engine.  Part of engine.h's
  * module, kept apart so that engine.c stays the code of the callback and
  * its set-up.
@@ -253,48 +254,74 @@ engine_send_reset(struct engine *e)
  */
 #define WARM_PASSES 8
 
+/* A warm-up under way. */
+struct warm {
+	float *in, *out;	/* a period of input and output */
+	uint64_t run;		/* frames run */
+	void (*pump)(void *arg);	/* the caller's, or NULL */
+	void *arg;
+	uint64_t pumped_ns;	/* when pump last ran */
+};
+
+static void
+warm_pump(struct warm *w)
+{
+	if (w->pump != NULL) {
+		w->pump(w->arg);
+		w->pumped_ns = rtclock_ns();
+	}
+}
+
 /*
- * Runs chain over the tail from *pos to its head, in periods; 0, or -1 if
- * the writer overwrote what was being read (this thread fell a whole
- * tail behind, preempted): then *pos is where the chain stopped.
+ * Runs chain over the tail from *pos to head, in periods, pumping every
+ * ENGINE_WARM_PUMP_MS; 0, or -1 if the writer overwrote what was being
+ * read (this thread fell a whole tail behind, preempted): then *pos is
+ * where the chain stopped.
  */
 static int
 warm_pass(struct engine *e, struct dsp_chain *chain, uint64_t *pos,
-    uint64_t head, float *in, float *out, uint64_t *run)
+    uint64_t head, struct warm *w)
 {
 	unsigned n;
 
 	while (*pos < head) {
+		if (w->pump != NULL && rtclock_ns() - w->pumped_ns >=
+		    ENGINE_WARM_PUMP_MS * 1000000ull)
+			warm_pump(w);
 		n = e->setup.max_frames;
 		if (n > head - *pos)
 			n = (unsigned)(head - *pos);
-		if (rttail_read(&e->tail, *pos, n, in) != 0)
+		if (rttail_read(&e->tail, *pos, n, w->in) != 0)
 			return -1;
-		(void)dsp_chain_process(chain, in, out, n, NULL);
+		(void)dsp_chain_process(chain, w->in, w->out, n, NULL);
 		*pos += n;
-		*run += n;
+		w->run += n;
 	}
 	return 0;
 }
 
 uint64_t
 engine_warm_up(struct engine *e, struct dsp_chain *chain,
-    uint64_t *frames_run)
+    uint64_t *frames_run, void (*pump)(void *arg), void *arg)
 {
 	const struct engine_setup *s = &e->setup;
-	uint64_t want, head, pos, oldest, run = 0;
+	uint64_t want, head, pos, oldest;
 	unsigned pass, slack;
-	float *in, *out;
+	struct warm w;
 
 	if (frames_run != NULL)
 		*frames_run = 0;
 	if (e->tail.frames == 0)
 		return ENGINE_NOT_WARMED;
-	in = malloc(sizeof(float) * s->max_frames * s->channels);
-	out = malloc(sizeof(float) * s->max_frames * DSP_MAX_CHANNELS);
-	if (in == NULL || out == NULL) {
-		free(in);
-		free(out);
+	memset(&w, 0, sizeof(w));
+	w.pump = pump;
+	w.arg = arg;
+	w.pumped_ns = rtclock_ns();
+	w.in = malloc(sizeof(float) * s->max_frames * s->channels);
+	w.out = malloc(sizeof(float) * s->max_frames * DSP_MAX_CHANNELS);
+	if (w.in == NULL || w.out == NULL) {
+		free(w.in);
+		free(w.out);
 		return ENGINE_NOT_WARMED;
 	}
 	/* A quarter of the tail is left for the writer to move on into
@@ -308,7 +335,7 @@ engine_warm_up(struct engine *e, struct dsp_chain *chain,
 	if (pos < oldest)
 		pos = oldest;
 	for (pass = 0; pass < WARM_PASSES; pass++) {
-		if (warm_pass(e, chain, &pos, head, in, out, &run) != 0) {
+		if (warm_pass(e, chain, &pos, head, &w) != 0) {
 			/* Lost the oldest input: from the newest that is
 			   safe, the state as it was is the best there is. */
 			oldest = rttail_oldest(&e->tail, slack);
@@ -316,14 +343,16 @@ engine_warm_up(struct engine *e, struct dsp_chain *chain,
 				pos = oldest;
 			continue;
 		}
+		/* The rings have moved on meanwhile. */
+		warm_pump(&w);
 		head = rttail_head(&e->tail);
 		if (head - pos <= s->max_frames)
 			break;
 	}
-	free(in);
-	free(out);
+	free(w.in);
+	free(w.out);
 	if (frames_run != NULL)
-		*frames_run = run;
+		*frames_run = w.run;
 	return pos;
 }
 
