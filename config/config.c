@@ -23,7 +23,14 @@
  *    any section, or has ';' or '#' after a blank: comments are whole lines
  *    only, so no value is ever cut short (a mixer's "1 0 ; 0 1") or carries
  *    a comment along ("hw:1 # card");
- *  - it hands libinih blank and comment lines as empty ones.
+ *  - it hands libinih blank and comment lines as empty ones;
+ *  - it takes lines of up to CONFIG_MAX_LINE characters, though libinih's
+ *    buffer holds 197 (INI_MAX_LINE 200, fixed in Debian's build): a key
+ *    line longer than that reaches libinih as "KEY =", and its value is
+ *    kept aside (long_value) for the handler, which runs before the next
+ *    line is read.  A mixer's row of 32 gains such as -0.7071 is about
+ *    260 characters; the limit stays so that a runaway line is an error
+ *    with its line number.
  * The handler then checks the key and its value; when it runs, the reader
  * has just handed out its line, which is how errors get line numbers.  The
  * first error is written to the caller's buffer and stops everything.
@@ -47,6 +54,7 @@
 
 #define CONFIG_MAX_BYTES (1u << 20)	/* config_load refuses larger files */
 #define STAGE_NAME_MAX 31
+#define CONFIG_MAX_LINE 4096	/* characters, blanks around it aside */
 
 /* ---- strict conversions ----------------------------------------------- */
 
@@ -246,6 +254,9 @@ struct parse {
 	unsigned rate_line;		/* of engine.rate; 0: the default */
 	unsigned input_line;		/* of engine.input */
 	char input_text[256];		/* its value, for a late message */
+	char *long_value;		/* the value of the line just handed
+					   out, when too long for libinih;
+					   else NULL */
 };
 
 static void fail(struct parse *p, unsigned line, const char *fmt, ...)
@@ -573,10 +584,14 @@ handler(void *user, const char *section, const char *name, const char *value)
 	(void)section;
 	if (p->failed)
 		return 0;
+	if (p->long_value != NULL)
+		value = p->long_value;
 	if (p->section == SEC_STAGE)
 		set_stage_key(p, name, value);
 	else
 		set_fixed(p, name, value);
+	free(p->long_value);
+	p->long_value = NULL;
 	return !p->failed;
 }
 
@@ -749,6 +764,41 @@ key_line(struct parse *p, const char *s, size_t len)
 		}
 }
 
+/*
+ * A key line (checked by key_line) longer than libinih's buffer: writes
+ * "KEY =" into buf and keeps the value for the handler.  Returns the
+ * length written.
+ */
+static size_t
+long_line(struct parse *p, const char *s, size_t len, char *buf,
+    size_t room)
+{
+	const char *eq = memchr(s, '=', len), *v = eq + 1;
+	size_t kn = (size_t)(eq - s), vn;
+
+	while (kn > 0 && isspace((unsigned char)s[kn - 1]))
+		kn--;
+	vn = len - (size_t)(v - s);
+	while (vn > 0 && isspace((unsigned char)*v)) {
+		v++;
+		vn--;
+	}
+	if (kn + 2 > room) {
+		fail(p, p->line, "%.40s...: a key of %zu characters is too "
+		    "long", s, kn);
+		return 0;
+	}
+	free(p->long_value);
+	if ((p->long_value = strndup(v, vn)) == NULL) {
+		fail(p, p->line, "out of memory");
+		return 0;
+	}
+	memcpy(buf, s, kn);
+	buf[kn] = ' ';
+	buf[kn + 1] = '=';
+	return kn + 2;
+}
+
 /* ini_reader: hands libinih the next line, checked, as fgets would. */
 static char *
 reader(char *buf, int size, void *stream)
@@ -775,19 +825,22 @@ reader(char *buf, int size, void *stream)
 	while (e > s && isspace((unsigned char)e[-1]))
 		e--;
 	n = (size_t)(e - s);
-	/* libinih wants room for "\r\n\0" past the longest line. */
-	if (n > (size_t)size - 3) {
+	if (n > CONFIG_MAX_LINE) {
 		fail(p, p->line, "line too long (at most %d characters)",
-		    size - 3);
+		    CONFIG_MAX_LINE);
 		return NULL;
 	}
 	if (n == 0 || *s == '#' || *s == ';')
 		n = 0;
 	else if (*s == '[')
-		n = header_line(p, s, n, buf);
+		n = header_line(p, s, n, buf);	/* writes a short one only */
 	else {
 		key_line(p, s, n);
-		memcpy(buf, s, n);
+		/* libinih wants room for "\r\n\0" past the longest line. */
+		if (n <= (size_t)size - 3)
+			memcpy(buf, s, n);
+		else if (!p->failed)
+			n = long_line(p, s, n, buf, (size_t)size - 3);
 	}
 	if (p->failed)
 		return NULL;
@@ -848,6 +901,7 @@ config_parse(const char *text, size_t len, const char *name, char *err,
 	p.err = err;
 	p.errlen = errlen;
 	rc = ini_parse_stream(reader, &p, handler, &p);
+	free(p.long_value);
 	if (!p.failed)
 		end_section(&p);
 	check_tone(&p, 1);

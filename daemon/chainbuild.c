@@ -6,7 +6,7 @@
  * knows nothing of files.  This module joins the two: it finds the type,
  * parses and range-checks every key against that type's table, and reports
  * the first problem with the file, line and key.  The special keys are
- * "type", "channels" (any stage), "matrix"/"outputs" (the mixer) and
+ * "type", "channels" (any stage), "matrix"/"row.N"/"outputs" (the mixer) and
  * "file"/"normalize" (the convolver, whose IR file is read here, through
  * daemon/irfile.c, and partitioned by [engine] period).
  */
@@ -42,7 +42,7 @@ list_params(const struct dsp_type *t, char *buf, size_t len)
 	used = (size_t)snprintf(buf, len, "channels");
 	if (strcmp(t->name, "mixer") == 0)
 		used += (size_t)snprintf(buf + used, len - used,
-		    ", outputs, matrix");
+		    ", outputs, matrix, row.N");
 	if (strcmp(t->name, "convolver") == 0)
 		used += (size_t)snprintf(buf + used, len - used,
 		    ", file, normalize");
@@ -149,8 +149,79 @@ struct stage_build {
 	unsigned rows;		/* of the matrix read */
 	unsigned outputs;	/* the mixer's "outputs", 0 if not given */
 	int have_matrix;
+	unsigned matrix_line;	/* of "matrix", 0 if not given */
+	unsigned row_line[DSP_MAX_CHANNELS];	/* of each "row.N", 0 if
+				   not given */
+	unsigned first_row_line;	/* of the first "row.N" read, 0 if
+				   none */
 	const struct config_kv *file;	/* the convolver's "file", or NULL */
 };
+
+/*
+ * The N of a mixer's "row.N": digits only, no leading zero, below
+ * DSP_MAX_CHANNELS.  Returns it, or -1.
+ */
+static int
+row_index(const char *key)
+{
+	const char *d = key + 4;
+	unsigned n = 0;
+
+	if (strncmp(key, "row.", 4) != 0 || *d == '\0' ||
+	    (d[0] == '0' && d[1] != '\0'))
+		return -1;
+	for (; *d != '\0'; d++) {
+		if (*d < '0' || *d > '9')
+			return -1;
+		n = n * 10 + (unsigned)(*d - '0');
+		if (n >= DSP_MAX_CHANNELS)
+			return -1;
+	}
+	return (int)n;
+}
+
+/*
+ * "row.N = g0 g1 ...": the gains of output N, one per input channel.  A
+ * matrix of 32 x 32 does not fit on one line as "matrix = ...; ...", and a
+ * key per row also puts an error on the line of the row it is in.
+ */
+static void
+mixer_row(struct stage_build *sb, const struct config_kv *kv, char *why,
+    size_t whylen)
+{
+	int n = row_index(kv->key);
+	unsigned got;
+
+	if (n < 0) {
+		snprintf(why, whylen, "a row is row.N with N from 0 to %d, "
+		    "one per output", DSP_MAX_CHANNELS - 1);
+		return;
+	}
+	if (sb->matrix_line != 0) {
+		snprintf(why, whylen, "a mixer takes matrix = ... or row.N "
+		    "keys, not both (matrix is at line %u)", sb->matrix_line);
+		return;
+	}
+	if (strchr(kv->value, ';') != NULL) {
+		snprintf(why, whylen, "one output's gains, without ';' (rows "
+		    "separated by ';' go in matrix = ...)");
+		return;
+	}
+	if (parse_matrix(kv->value, sb->channels,
+	    &sb->matrix[(size_t)n * sb->channels], 1, &got, why,
+	    whylen) != 0) {
+		/* "row 1 has ..." means this row: say it with its key. */
+		if (strncmp(why, "row 1 has", 9) == 0)
+			memmove(why, why + 6, strlen(why + 6) + 1);
+		return;
+	}
+	sb->row_line[n] = kv->line;
+	if (sb->first_row_line == 0)
+		sb->first_row_line = kv->line;
+}
+
+/* Characters of a value an error message repeats. */
+#define VALUE_SHOWN 60
 
 /* The convolver's normalize modes, in enum dsp_conv_normalize's order. */
 static const char *const norm_names[] = { "none", "peak", "energy" };
@@ -183,9 +254,18 @@ stage_key(struct stage_build *sb, const struct config_kv *kv, char *why,
 			    DSP_MAX_CHANNELS);
 	} else if (strcmp(t->name, "mixer") == 0 &&
 	    strcmp(kv->key, "matrix") == 0) {
-		sb->have_matrix = parse_matrix(kv->value, sb->channels,
-		    sb->matrix, DSP_MAX_CHANNELS, &sb->rows, why,
-		    whylen) == 0;
+		if (sb->first_row_line != 0)
+			snprintf(why, whylen, "a mixer takes matrix = ... or "
+			    "row.N keys, not both (row keys from line %u)",
+			    sb->first_row_line);
+		else
+			sb->have_matrix = parse_matrix(kv->value,
+			    sb->channels, sb->matrix, DSP_MAX_CHANNELS,
+			    &sb->rows, why, whylen) == 0;
+		sb->matrix_line = kv->line;
+	} else if (strcmp(t->name, "mixer") == 0 &&
+	    strncmp(kv->key, "row.", 4) == 0) {
+		mixer_row(sb, kv, why, whylen);
 	} else if (strcmp(t->name, "convolver") == 0 &&
 	    strcmp(kv->key, "file") == 0) {
 		if (kv->value[0] == '\0')
@@ -224,14 +304,44 @@ stage_key(struct stage_build *sb, const struct config_kv *kv, char *why,
 	}
 }
 
+/*
+ * The row.N keys make rows 0 to the highest N, each given: 0, or -1 with
+ * err naming the first one missing and where the next one is.
+ */
+static int
+gather_rows(struct stage_build *sb, const struct config *cfg,
+    const struct config_stage *cs, char *err, size_t errlen)
+{
+	unsigned n = DSP_MAX_CHANNELS, i;
+
+	while (n > 0 && sb->row_line[n - 1] == 0)
+		n--;
+	for (i = 0; i < n; i++)
+		if (sb->row_line[i] == 0) {
+			snprintf(err, errlen, "%s:%u: stage.%s: row.%u is "
+			    "missing (row.%u is at line %u): a mixer needs "
+			    "every row from row.0 to its last", cfg->path,
+			    cs->line, cs->name, i, n - 1,
+			    sb->row_line[n - 1]);
+			return -1;
+		}
+	sb->rows = n;
+	sb->have_matrix = 1;
+	return 0;
+}
+
 /* The mixer's matrix and outputs agree: 0, or -1 with err. */
 static int
 check_mixer(struct stage_build *sb, const struct config *cfg,
     const struct config_stage *cs, char *err, size_t errlen)
 {
+	if (sb->first_row_line != 0 &&
+	    gather_rows(sb, cfg, cs, err, errlen) != 0)
+		return -1;
 	if (!sb->have_matrix) {
 		snprintf(err, errlen, "%s:%u: stage.%s: a mixer needs matrix "
-		    "= one row of %u gains per output, rows separated by ';'",
+		    "= one row of %u gains per output, rows separated by ';' "
+		    "(or row.0 = ..., row.1 = ..., one key per output)",
 		    cfg->path, cs->line, cs->name, sb->channels);
 		return -1;
 	}
@@ -320,9 +430,12 @@ build_stage(const struct config *cfg, const struct config_stage *cs,
 		why[0] = '\0';
 		stage_key(&sb, kv, why, sizeof(why));
 		if (why[0] != '\0') {
-			snprintf(err, errlen, "%s:%u: stage.%s: %s = %s: %s",
+			/* A row of 32 gains would push the reason out of
+			   the message: its start says which line it is. */
+			snprintf(err, errlen, "%s:%u: stage.%s: %s = %.*s%s: %s",
 			    cfg->path, kv->line, cs->name, kv->key,
-			    kv->value, why);
+			    VALUE_SHOWN, kv->value,
+			    strlen(kv->value) > VALUE_SHOWN ? "..." : "", why);
 			return NULL;
 		}
 	}
@@ -409,8 +522,9 @@ chainbuild_describe(FILE *out)
 		fprintf(out, "%s: %s\n", t->name, t->summary);
 		if (strcmp(t->name, "mixer") == 0)
 			fprintf(out, "  matrix (one row of gains per output, "
-			    "rows separated by ';'), outputs (1 to %d)\n",
-			    DSP_MAX_CHANNELS);
+			    "rows separated by ';') or row.0, row.1, ... (a "
+			    "key per output row, up to row.%d), outputs (1 to "
+			    "%d)\n", DSP_MAX_CHANNELS - 1, DSP_MAX_CHANNELS);
 		if (strcmp(t->name, "convolver") == 0)
 			fprintf(out, "  file (the impulse response: 1 channel "
 			    "for all, 1 per channel, or 4 on 2 for true "

@@ -43,6 +43,12 @@
 
 #define INPUT_RETRY_NS 1000000000ull	/* an [engine] file that is not there */
 #define FADE_MS 10		/* crossfade of a chain swap */
+/* The recent input kept to warm a reloaded chain up on, beyond what the
+   first chain needs (engine_warm_up): room for ENGINE_SETTLE_MS and for a
+   reload that brings a longer IR.  The daemon does not grow it later
+   (it is the callback's memory): a chain that remembers more than this
+   is warmed on what there is. */
+#define TAIL_EXTRA_MS 1500
 #define TICK_MIN_NS 1000000ull
 #define TICK_MAX_NS 10000000ull
 #define STOP_CLOSE_NS 700000000ull	/* SIGTERM must end within 2 s */
@@ -184,6 +190,27 @@ adopt(struct control *c, struct dsp_chain *chain)
 		log_msg("warning: %s: the callback does all of it", err);
 }
 
+/*
+ * While a reload warms its chain up (engine_warm_up): what the tick does
+ * to keep audio moving, so that a long warm-up (a long IR) does not
+ * starve a played file or overflow a recording.  As end_recording() does
+ * while it waits.
+ */
+static void recycle(struct control *c);
+static void disk_results(struct control *c);
+
+static void
+warm_pump(void *arg)
+{
+	struct control *c = arg;
+
+	recycle(c);
+	disk_results(c);
+	disk_kick(&c->disk);
+	player_refill(&c->player, &c->engine, &c->blocks);
+	recorder_pump(&c->recorder, &c->engine, &c->blocks);
+}
+
 /* The new chain from cfg, ready to swap in; NULL with err. */
 static struct dsp_chain *
 reload_chain(struct control *c, const struct config *cfg, char *err,
@@ -196,7 +223,6 @@ reload_chain(struct control *c, const struct config *cfg, char *err,
 	    err, errlen);
 	if (chain == NULL)
 		return NULL;
-	adopt(c, chain);
 	if (dsp_chain_out_channels(chain) != es->out_channels) {
 		snprintf(err, errlen, "%s: the new chain gives %u channels; "
 		    "the device was opened with %u: restart the daemon to "
@@ -218,13 +244,24 @@ reload(struct control *c, char *err, size_t errlen, char *note,
 {
 	struct config *cfg;
 	struct dsp_chain *chain = NULL;
+	uint64_t warm_pos = ENGINE_NOT_WARMED, warmed = 0, warm_ns = 0;
 
 	note[0] = '\0';
 	notify_reloading(rtclock_ns() / 1000);
 	cfg = config_load(c->opts->config_path, err, errlen);
 	if (cfg != NULL)
 		chain = reload_chain(c, cfg, err, errlen);
-	if (chain != NULL && engine_send_swap(&c->engine, chain) != 0) {
+	/* Last, so that the input it catches up on is the newest. */
+	if (chain != NULL) {
+		warm_ns = rtclock_ns();
+		warm_pos = engine_warm_up(&c->engine, chain, &warmed,
+		    warm_pump, c);
+		warm_ns = rtclock_ns() - warm_ns;
+		/* Only now: the warm-up ran every level inline. */
+		adopt(c, chain);
+	}
+	if (chain != NULL &&
+	    engine_send_swap(&c->engine, chain, warm_pos) != 0) {
 		snprintf(err, errlen, "busy: the message queue is full; try "
 		    "again");
 		dsp_chain_del(chain);
@@ -240,7 +277,10 @@ reload(struct control *c, char *err, size_t errlen, char *note,
 	config_free(c->cfg);
 	c->cfg = cfg;
 	command_view_set(&c->cmd.view, cfg, chain);
-	log_msg("reloaded %s: %u stages", cfg->path, dsp_chain_length(chain));
+	/* The warm-up holds this thread: how long is worth seeing. */
+	log_msg("reloaded %s: %u stages, warmed up on %.0f ms of input in "
+	    "%.1f ms", cfg->path, dsp_chain_length(chain),
+	    (double)warmed * 1000 / c->engine.setup.rate, warm_ns / 1e6);
 	notify_reloaded();
 	return 0;
 }
@@ -600,6 +640,8 @@ start_engine(struct control *c, struct dsp_chain *chain)
 	es.out_channels = dsp_chain_out_channels(chain);
 	es.block_frames = bf;
 	es.fade_frames = (unsigned)(en->rate * FADE_MS / 1000);
+	es.tail_frames = dsp_chain_memory(chain) +
+	    (unsigned)(en->rate * TAIL_EXTRA_MS / 1000);
 	es.blocks = &c->blocks;
 	es.msgs = &c->msgs;
 	es.ring_capacity = c->cfg->pool.messages > depth * 2 ?
@@ -731,8 +773,8 @@ start_audio(struct control *c)
 	audio_init(&c->audio, &c->engine, &p, c->opts->argv, &hooks, c);
 }
 
-/* A start that failed: no thread of ours may outlive c (control_run
-   frees it; the HTTP thread, refused before the rest, once crashed the
+/* A start that failed: the HTTP thread stops (control_run then stops
+   the disk threads before it frees c: a refused start once crashed the
    daemon so), and a config refused that early leaves no leak for the
    sanitizers.  What the engine and the pools hold goes with the exit.
    -1. */
@@ -743,7 +785,6 @@ give_up(struct control *c)
 
 	c->cfg = NULL;
 	http_done(&c->http);
-	(void)disk_done(&c->disk, 200000000ull);
 	config_free(cfg);
 	return -1;
 }
@@ -925,7 +966,11 @@ control_run(const struct control_opts *o)
 	c->clients.listen_fd = -1;
 	c->start_ns = rtclock_ns();
 	if (start(c) != 0) {
-		free(c);
+		/* start() may have begun the disk threads before it failed
+		   (the workers' start comes after them): they read c, so it
+		   is freed only once they are gone, else left to the exit. */
+		if (disk_done(&c->disk, 200000000ull))
+			free(c);
 		return 1;
 	}
 	while (!c->stopping)

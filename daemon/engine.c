@@ -10,6 +10,12 @@
  * ring is sized to hold every block and message that exists, so a push to it
  * cannot fail.
  *
+ * A swapped-in chain is not heard at once: it was warmed up by the
+ * control side on the input the callback keeps in its tail ring
+ * (engine_warm_up), and the callback first feeds it the frames that came
+ * after that (catch_up), then crossfades.  So a reload's crossfade goes
+ * between two chains that have heard the same music.
+ *
  * Statistics: counters are plain 64-bit fields written with atomic stores by
  * the audio side alone; histograms carry their own sequence locks; the
  * small remainder (meter, episodes, state) is published under one
@@ -36,6 +42,8 @@ static void read_feed(struct engine *e, unsigned frames,
     uint32_t *causes) TP_REALTIME;
 static void run_chains(struct engine *e, const float *src, float *out,
     unsigned frames) TP_REALTIME;
+static void start_fade(struct engine *e) TP_REALTIME;
+static void catch_up(struct engine *e, unsigned frames) TP_REALTIME;
 static void record(struct engine *e, const float *out, unsigned frames,
     uint32_t *causes) TP_REALTIME;
 static void end_recording(struct engine *e) TP_REALTIME;
@@ -149,6 +157,10 @@ engine_init(struct engine *e, const struct engine_setup *s,
 	if (e->src_buf == NULL || e->fade_buf == NULL || e->out_buf == NULL ||
 	    e->live == NULL)
 		goto nomem;
+	if (s->tail_frames > 0 && (rttail_init(&e->tail, s->tail_frames,
+	    s->channels) != 0 || (e->catch_buf = alloc_floats(
+	    (size_t)s->max_frames * s->channels)) == NULL))
+		goto nomem;
 	e->chain = chain;
 	e->source = ENGINE_SRC_NONE;
 	dsp_meter_init(&e->meter, s->out_channels, s->rate);
@@ -176,6 +188,8 @@ engine_done(struct engine *e)
 			dsp_chain_del(m->payload.ptr[0]);
 	if (e->old != NULL)
 		dsp_chain_del(e->old);
+	if (e->next != NULL)
+		dsp_chain_del(e->next);
 	if (e->chain != NULL)
 		dsp_chain_del(e->chain);
 	rtchan_done(&e->cmd);
@@ -186,6 +200,8 @@ engine_done(struct engine *e)
 	free(e->src_buf);
 	free(e->fade_buf);
 	free(e->out_buf);
+	free(e->catch_buf);
+	rttail_done(&e->tail);
 	free(e->live);
 	memset(e, 0, sizeof(*e));
 }
@@ -255,26 +271,29 @@ apply_messages(struct engine *e, uint64_t now)
 		bump(&e->live->counters.messages, 1);
 		switch ((enum engine_msg)m->type) {
 		case ENGINE_MSG_SET:
-			if (m->payload.u64[0] < dsp_chain_length(e->chain))
-				(void)dsp_stage_set(dsp_chain_stage(e->chain,
+			/* After a swap, a set is meant for the new chain
+			   (the control side's view of the stages is its),
+			   heard yet or not. */
+			c = e->next != NULL ? e->next : e->chain;
+			if (m->payload.u64[0] < dsp_chain_length(c))
+				(void)dsp_stage_set(dsp_chain_stage(c,
 				    (unsigned)m->payload.u64[0]),
 				    (unsigned)m->payload.u64[1],
 				    m->payload.f64[2]);
 			break;
 		case ENGINE_MSG_SWAP:
-			if (e->old != NULL) {
-				/* A swap during a fade cuts the old fade short. */
-				e->swap_msg->payload.ptr[1] = e->old;
-				give_back(e, e->swap_msg);
+			if (e->next != NULL) {
+				/* Overtaken before it was heard: the newer
+				   one wins, this one goes back unheard. */
+				e->next_msg->payload.ptr[1] = e->next;
+				give_back(e, e->next_msg);
 			}
-			c = m->payload.ptr[0];
-			e->old = e->chain;
-			e->chain = c;
-			e->swap_msg = m;
-			e->fade_pos = 0;
-			ck_sequence_write_begin(&e->seq);
-			e->live->nstages = dsp_chain_length(c);
-			ck_sequence_write_end(&e->seq);
+			e->next = m->payload.ptr[0];
+			e->next_msg = m;
+			e->next_pos = m->payload.u64[2];
+			if (e->tail.frames == 0 ||
+			    e->next_pos == ENGINE_NOT_WARMED)
+				start_fade(e);
 			continue;	/* m goes back when the fade ends */
 		case ENGINE_MSG_SOURCE:
 			e->source = (enum engine_source)m->payload.u64[0];
@@ -417,6 +436,69 @@ read_source(struct engine *e, const float *in, unsigned frames,
 		break;
 	}
 	return e->src_buf;
+}
+
+/* next has caught up with the input: it is heard from this period on. */
+static void
+start_fade(struct engine *e)
+{
+	if (e->old != NULL) {
+		/* A swap during a fade cuts the old fade short. */
+		e->swap_msg->payload.ptr[1] = e->old;
+		give_back(e, e->swap_msg);
+	}
+	e->old = e->chain;
+	e->chain = e->next;
+	e->swap_msg = e->next_msg;
+	e->next = NULL;
+	e->next_msg = NULL;
+	e->fade_pos = 0;
+	ck_sequence_write_begin(&e->seq);
+	e->live->nstages = dsp_chain_length(e->chain);
+	ck_sequence_write_end(&e->seq);
+}
+
+/*
+ * The warmed-up chain waiting in next has run up to next_pos; the tail
+ * holds the input up to the start of this period.  What lies between
+ * (the input that came while the control side sent it: about a period)
+ * is fed to it here from the tail, output discarded, and once it has
+ * heard everything it crossfades in with this period.  The catching up
+ * per callback is capped at one period more than the callback's own, so a
+ * long gap (a control thread preempted between warming and sending)
+ * costs a few callbacks of delay, never one long callback: each one gains
+ * at least max_frames on the input.  Input older than the tail holds is
+ * gone: the chain goes on from the oldest there is.
+ */
+static void
+catch_up(struct engine *e, unsigned frames)
+{
+	uint64_t head = rttail_head(&e->tail), oldest;
+	uint64_t budget = (uint64_t)frames + e->setup.max_frames;
+	unsigned n;
+
+	if (e->next == NULL)
+		return;
+	oldest = rttail_oldest(&e->tail, 0);
+	if (e->next_pos < oldest)
+		e->next_pos = oldest;
+	while (e->next_pos < head && budget > 0) {
+		n = e->setup.max_frames;
+		if (n > head - e->next_pos)
+			n = (unsigned)(head - e->next_pos);
+		if (n > budget)
+			n = (unsigned)budget;
+		/* This thread writes the tail: its read cannot be torn.
+		   A bad sample in it was counted when the running chain
+		   took it. */
+		(void)rttail_read(&e->tail, e->next_pos, n, e->catch_buf);
+		(void)dsp_chain_process(e->next, e->catch_buf, e->fade_buf, n,
+		    NULL);
+		e->next_pos += n;
+		budget -= n;
+	}
+	if (e->next_pos == head)
+		start_fade(e);
 }
 
 static void
@@ -745,7 +827,7 @@ account(struct engine *e, uint64_t start, unsigned frames, uint32_t causes)
 	s->cycle_frames = e->last_cycle_frames;
 	s->source = (int)e->source;
 	s->recording = e->recording;
-	s->fading = e->old != NULL;
+	s->fading = e->old != NULL || e->next != NULL;
 	ck_sequence_write_end(&e->seq);
 }
 
@@ -782,7 +864,10 @@ engine_process(struct engine *e, const float *in, float *out,
 	in_place = out == NULL && (out = record_in_place(e, frames)) != NULL;
 	if (out == NULL)
 		out = e->out_buf;
+	catch_up(e, frames);
 	run_chains(e, src, out, frames);
+	if (e->tail.frames > 0)
+		rttail_write_sw(&e->tail, src, frames);
 	if (e->feed_done != NULL) {
 		/* The chain has read it. */
 		give_back(e, e->feed_done);

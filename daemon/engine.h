@@ -36,9 +36,14 @@
 #include "rtpool/rthist.h"
 #include "rtpool/rtmsg.h"
 #include "rtpool/rtpool.h"
+#include "rtpool/rttail.h"
 
 #define ENGINE_MAX_STAGES 32
 #define ENGINE_EPISODES 16
+/* A new chain is run over this much recent input beyond its exact memory
+   (dsp_chain_memory()) before it is heard: the time recursive filters,
+   a limiter's release and a compressor's envelope take to settle. */
+#define ENGINE_SETTLE_MS 500
 
 /* What the audio side takes its input frames from. */
 enum engine_source {
@@ -51,7 +56,9 @@ enum engine_source {
 /* Message types on the command ring (struct rtmsg.type). */
 enum engine_msg {
 	ENGINE_MSG_SET,		/* u64[0] stage, u64[1] param, f64[2] value */
-	ENGINE_MSG_SWAP,	/* ptr[0] new chain; comes back with ptr[1] old */
+	ENGINE_MSG_SWAP,	/* ptr[0] new chain, u64[2] the input position
+				   it has been run up to (engine_warm_up);
+				   comes back with ptr[1] the chain retired */
 	ENGINE_MSG_SOURCE,	/* u64[0] enum engine_source, u64[1] generation,
 				   f64[2] tone Hz, f64[3] tone amplitude */
 	ENGINE_MSG_RECORD,	/* u64[0] 1 start / 0 stop, u64[1] generation */
@@ -148,6 +155,9 @@ struct engine_setup {
 	unsigned out_channels;	/* device output channels */
 	unsigned block_frames;	/* frames in a feed or record block */
 	unsigned fade_frames;	/* crossfade length of a chain swap */
+	unsigned tail_frames;	/* recent chain input kept to warm a new
+				   chain up on; 0: none, a new chain fades
+				   in from silence (offline: no reloads) */
 	struct rtpool *blocks;	/* audio blocks: the feed and recording */
 	struct rtmsgpool *msgs;
 	unsigned ring_capacity;	/* of the command, feed and recfree rings */
@@ -172,6 +182,14 @@ struct engine {
 	struct dsp_chain *chain;	/* the running chain */
 	struct dsp_chain *old;		/* fading out after a swap, or NULL */
 	struct rtmsg *swap_msg;		/* carries old back when the fade ends */
+	struct dsp_chain *next;		/* warmed, catching up on the input
+					   since its warm-up, not yet heard;
+					   or NULL */
+	struct rtmsg *next_msg;		/* the swap that brought next */
+	uint64_t next_pos;		/* tail position next has run to */
+	struct rttail tail;		/* the chain's recent input; written
+					   here, read by engine_warm_up */
+	float *catch_buf;		/* max_frames x channels: from tail */
 	unsigned fade_pos;		/* frames of the fade done */
 	float *src_buf;			/* max_frames x channels */
 	float *fade_buf;		/* max_frames x out_channels */
@@ -253,7 +271,38 @@ void engine_stamp_reset(struct engine *e);
  */
 int engine_send_set(struct engine *e, unsigned stage, unsigned param,
     double value);
-int engine_send_swap(struct engine *e, struct dsp_chain *chain);
+int engine_send_swap(struct engine *e, struct dsp_chain *chain,
+    uint64_t warm_pos);
+
+/* A swap's warm_pos for a chain that has not been warmed up: it fades
+   in at once, from its empty state. */
+#define ENGINE_NOT_WARMED UINT64_MAX
+
+/*
+ * Warms chain (new, never run) up on the engine's recent input before it
+ * is swapped in: runs it, output discarded, over the last
+ * dsp_chain_memory() + ENGINE_SETTLE_MS of the chain input the audio side
+ * kept (as much of it as the tail holds, and none before the stream
+ * began), then over what came meanwhile, until it is within about a
+ * period of the live input; the audio side feeds it the rest from the
+ * same tail before fading it in (see engine.c).  So a reload's crossfade
+ * goes between two chains that have both heard the music.  Control side;
+ * takes as long as running the chain over that much audio (a 65,536-tap
+ * convolver at 64 frames: 2 s of input in 130 to 170 ms), so it calls
+ * pump(arg) (if not NULL) every ENGINE_WARM_PUMP_MS of it and after each
+ * pass: the caller keeps the feed and record rings moving there, as its
+ * tick would.  Returns the
+ * tail position the chain has run up to, the warm_pos for
+ * engine_send_swap(), and the frames it ran in *frames_run (may be NULL);
+ * ENGINE_NOT_WARMED without a tail (engine_setup.tail_frames 0) or when
+ * out of memory.
+ */
+uint64_t engine_warm_up(struct engine *e, struct dsp_chain *chain,
+    uint64_t *frames_run, void (*pump)(void *arg), void *arg);
+
+/* How often engine_warm_up lets its caller pump: a fraction of the
+   100 ms or so of audio the feed and record rings hold. */
+#define ENGINE_WARM_PUMP_MS 5
 int engine_send_source(struct engine *e, enum engine_source src,
     uint64_t generation, double tone_hz, double tone_amp);
 int engine_send_record(struct engine *e, int start, uint64_t generation);

@@ -1,6 +1,7 @@
 /*
- * The engine seen from the control side: sending messages, reading the
- * statistics, taking back what the audio side returns, and the accessors
+ * The engine seen from the control side: sending messages, warming a new
+ * chain up before it is sent, reading the statistics, taking back what
+ * the audio side returns, and the accessors
  * that keep the other modules out of struct engine.  Part of engine.h's
  * module, kept apart so that engine.c stays the code of the callback and
  * its set-up.
@@ -11,6 +12,7 @@
  */
 #include <ck_pr.h>
 #include <ck_sequence.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "daemon/engine.h"
@@ -189,7 +191,7 @@ engine_send_set(struct engine *e, unsigned stage, unsigned param,
 }
 
 int
-engine_send_swap(struct engine *e, struct dsp_chain *chain)
+engine_send_swap(struct engine *e, struct dsp_chain *chain, uint64_t warm_pos)
 {
 	struct rtmsg *m = rtmsg_get(e->setup.msgs);
 
@@ -198,6 +200,7 @@ engine_send_swap(struct engine *e, struct dsp_chain *chain)
 	m->type = ENGINE_MSG_SWAP;
 	m->payload.ptr[0] = chain;
 	m->payload.ptr[1] = NULL;
+	m->payload.u64[2] = warm_pos;
 	return post(e, m);
 }
 
@@ -239,6 +242,118 @@ engine_send_reset(struct engine *e)
 		return -1;
 	m->type = ENGINE_MSG_RESET;
 	return post(e, m);
+}
+
+/* ---- control side: warming a new chain up ----------------------------- */
+
+/*
+ * Passes over what came in while the previous one ran, before the chain
+ * is handed over with whatever is left (the callback's to feed it).  Each
+ * pass is shorter than the last, as the chain runs far faster than real
+ * time; a machine so busy that it is not is stopped here all the same.
+ */
+#define WARM_PASSES 8
+
+/* A warm-up under way. */
+struct warm {
+	float *in, *out;	/* a period of input and output */
+	uint64_t run;		/* frames run */
+	void (*pump)(void *arg);	/* the caller's, or NULL */
+	void *arg;
+	uint64_t pumped_ns;	/* when pump last ran */
+};
+
+static void
+warm_pump(struct warm *w)
+{
+	if (w->pump != NULL) {
+		w->pump(w->arg);
+		w->pumped_ns = rtclock_ns();
+	}
+}
+
+/*
+ * Runs chain over the tail from *pos to head, in periods, pumping every
+ * ENGINE_WARM_PUMP_MS; 0, or -1 if the writer overwrote what was being
+ * read (this thread fell a whole tail behind, preempted): then *pos is
+ * where the chain stopped.
+ */
+static int
+warm_pass(struct engine *e, struct dsp_chain *chain, uint64_t *pos,
+    uint64_t head, struct warm *w)
+{
+	unsigned n;
+
+	while (*pos < head) {
+		if (w->pump != NULL && rtclock_ns() - w->pumped_ns >=
+		    ENGINE_WARM_PUMP_MS * 1000000ull)
+			warm_pump(w);
+		n = e->setup.max_frames;
+		if (n > head - *pos)
+			n = (unsigned)(head - *pos);
+		if (rttail_read(&e->tail, *pos, n, w->in) != 0)
+			return -1;
+		(void)dsp_chain_process(chain, w->in, w->out, n, NULL);
+		*pos += n;
+		w->run += n;
+	}
+	return 0;
+}
+
+uint64_t
+engine_warm_up(struct engine *e, struct dsp_chain *chain,
+    uint64_t *frames_run, void (*pump)(void *arg), void *arg)
+{
+	const struct engine_setup *s = &e->setup;
+	uint64_t want, head, pos, oldest;
+	unsigned pass, slack;
+	struct warm w;
+
+	if (frames_run != NULL)
+		*frames_run = 0;
+	if (e->tail.frames == 0)
+		return ENGINE_NOT_WARMED;
+	memset(&w, 0, sizeof(w));
+	w.pump = pump;
+	w.arg = arg;
+	w.pumped_ns = rtclock_ns();
+	w.in = malloc(sizeof(float) * s->max_frames * s->channels);
+	w.out = malloc(sizeof(float) * s->max_frames * DSP_MAX_CHANNELS);
+	if (w.in == NULL || w.out == NULL) {
+		free(w.in);
+		free(w.out);
+		return ENGINE_NOT_WARMED;
+	}
+	/* A quarter of the tail is left for the writer to move on into
+	   while the warm-up reads the oldest part. */
+	slack = e->tail.frames / 4;
+	want = (uint64_t)dsp_chain_memory(chain) +
+	    (uint64_t)(s->rate * ENGINE_SETTLE_MS / 1000);
+	head = rttail_head(&e->tail);
+	oldest = rttail_oldest(&e->tail, slack);
+	pos = head > want ? head - want : 0;
+	if (pos < oldest)
+		pos = oldest;
+	for (pass = 0; pass < WARM_PASSES; pass++) {
+		if (warm_pass(e, chain, &pos, head, &w) != 0) {
+			/* Lost the oldest input: from the newest that is
+			   safe, the state as it was is the best there is. */
+			oldest = rttail_oldest(&e->tail, slack);
+			if (pos < oldest)
+				pos = oldest;
+			continue;
+		}
+		/* The rings have moved on meanwhile. */
+		warm_pump(&w);
+		head = rttail_head(&e->tail);
+		if (head - pos <= s->max_frames)
+			break;
+	}
+	free(w.in);
+	free(w.out);
+	if (frames_run != NULL)
+		*frames_run = w.run;
+	return pos;
 }
 
 /* ---- control side: statistics ----------------------------------------- */

@@ -293,6 +293,24 @@ dsp_chain_process(struct dsp_chain *c, const float *in, float *out,
 	return bad;
 }
 
+unsigned
+dsp_chain_memory(const struct dsp_chain *c)
+{
+	unsigned i;
+	uint64_t sum = 0;
+
+	for (i = 0; i < c->n; i++) {
+		sum += (uint64_t)dsp_stage_latency(c->stages[i]) +
+		    dsp_stage_ir_frames(c->stages[i]);
+		/* A delay's delay is its effect, not latency, but its line
+		   holds that much input all the same (parameter 0, ms). */
+		if (c->stages[i]->type == &dsp_type_delay)
+			sum += (uint64_t)ceil(c->stages[i]->values[0] *
+			    c->rate / 1000);
+	}
+	return sum > UINT32_MAX ? UINT32_MAX : (unsigned)sum;
+}
+
 void
 dsp_chain_reset(struct dsp_chain *c)
 {

@@ -73,6 +73,15 @@ int dsp_chain_find(const struct dsp_chain *c, const char *name);
 unsigned dsp_chain_process(struct dsp_chain *c, const float *in, float *out,
     unsigned frames, uint32_t *stage_ns) TP_REALTIME;
 
+/*
+ * Frames of past input the chain's output depends on exactly: the sum of
+ * its stages' latencies (a limiter's lookahead), IR lengths (a convolver)
+ * and delays (the target, as set last).  Recursive filters and envelopes also remember, but fading:
+ * their settling is the caller's to add.  Any thread while the chain is
+ * not being changed (a chain never is once built).
+ */
+unsigned dsp_chain_memory(const struct dsp_chain *c);
+
 /* dsp_stage_reset() on every stage.  Audio thread. */
 void dsp_chain_reset(struct dsp_chain *c) TP_REALTIME;
 

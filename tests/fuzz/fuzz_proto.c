@@ -285,7 +285,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (chain_changed) {
 		struct dsp_chain *chain = new_chain();
 
-		if (engine_send_swap(e, chain) != 0)
+		if (engine_send_swap(e, chain, ENGINE_NOT_WARMED) != 0)
 			fail("engine", "cannot swap the chain");
 		command_view_set(&env.view, cfg, chain);
 		for (i = 0; i <= FADE / PERIOD + 1; i++)

@@ -22,6 +22,13 @@ rc=$?
 sed 's/^/# /' "$T/rtsan-conv.tap" | grep -v "^# ok" | head -n 40
 check $rc "the convolver test passes under RealtimeSanitizer with no report"
 
+# A reload's catching up runs the new chain in the callback on frames
+# from the input ring before it crossfades.
+BIN=build/rtsan sh tests/integration/reloadwarm.sh >"$T/rtsan-warm.tap" 2>&1
+rc=$?
+sed 's/^/# /' "$T/rtsan-warm.tap" | grep -v "^# ok" | head -n 40
+check $rc "the reload warm-up test passes under RealtimeSanitizer with no report"
+
 # The compile-time half: clang's -Wfunction-effects refuses the planted
 # malloc in a function marked TP_REALTIME.
 clang-22 -std=c11 -D_GNU_SOURCE -I. $(pkg-config --cflags ck) \

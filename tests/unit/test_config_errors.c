@@ -359,7 +359,7 @@ static void
 test_not_text(void **state)
 {
 	static const char nul[] = "[engine]\nrate\0= 1\n";
-	char text[400], err[256];
+	char text[4200], err[256];
 	struct config *c;
 	int n;
 
@@ -367,11 +367,17 @@ test_not_text(void **state)
 	c = config_parse(nul, sizeof(nul) - 1, "bin", err, sizeof(err));
 	assert_null(c);
 	assert_string_equal(err, "bin:2: a NUL byte: this is not a text file");
-	/* One character past the longest line libinih takes (197). */
+	/* One character past the longest line (4096). */
 	n = snprintf(text, sizeof(text), "[engine]\ninput = file:");
-	memset(text + n, 'a', 198 - 13);
-	strcpy(text + n + 198 - 13, "\n");
-	fails_with(text, "t.conf:2: line too long (at most 197 characters)");
+	memset(text + n, 'a', 4097 - 13);
+	strcpy(text + n + 4097 - 13, "\n");
+	fails_with(text, "t.conf:2: line too long (at most 4096 characters)");
+	/* A key longer than libinih's line: nothing to keep aside for. */
+	n = snprintf(text, sizeof(text), "[stage.x]\ntype = gain\n");
+	memset(text + n, 'k', 300);
+	strcpy(text + n + 300, " = 1\n");
+	fails_with(text, "t.conf:3: kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk"
+	    "...: a key of 300 characters is too long");
 }
 
 /* A small err buffer gets a truncated, terminated message; none at all is

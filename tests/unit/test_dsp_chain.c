@@ -346,6 +346,31 @@ test_nonfinite_from_stage(void **state)
 	dsp_chain_del(c);
 }
 
+/*
+ * What a new chain must hear before it is faded in (the engine's reload
+ * warm-up): a limiter's lookahead (5 ms by default, 240 frames) and a
+ * delay's line (10.5 ms, 504 frames); a gain remembers nothing.
+ */
+static void
+test_memory_counts_lookahead_and_delay(void **state)
+{
+	struct dsp_chain *c = dsp_chain_new(2, BLOCK, RATE);
+
+	(void)state;
+	assert_non_null(c);
+	assert_int_equal(dsp_chain_memory(c), 0);
+	assert_int_equal(dsp_chain_append(c, make("gain", 2, -3, 0), "g"),
+	    DSP_OK);
+	assert_int_equal(dsp_chain_memory(c), 0);
+	assert_int_equal(dsp_chain_append(c, make("limiter", 2, -1, 50),
+	    "l"), DSP_OK);
+	assert_int_equal(dsp_chain_memory(c), 240);
+	assert_int_equal(dsp_chain_append(c, make("delay", 2, 10.5, 0),
+	    "d"), DSP_OK);
+	assert_int_equal(dsp_chain_memory(c), 240 + 504);
+	dsp_chain_del(c);
+}
+
 int
 main(void)
 {
@@ -356,6 +381,7 @@ main(void)
 		cmocka_unit_test(test_stage_times),
 		cmocka_unit_test(test_nonfinite_input),
 		cmocka_unit_test(test_nonfinite_from_stage),
+		cmocka_unit_test(test_memory_counts_lookahead_and_delay),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
