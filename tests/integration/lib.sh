@@ -11,13 +11,20 @@ if [ -z "${RTSAN_OPTIONS:-}" ] && command -v llvm-symbolizer >/dev/null; then
 	RTSAN_OPTIONS="halt_on_error=1:external_symbolizer_path=$(command -v llvm-symbolizer)"
 	export RTSAN_OPTIONS
 fi
-# Debian's own python3 (which has what the tests import), not a wrapper
-# that a PATH set up for other work may put first: pyenv's shims are shell
-# scripts that cost tenths of a second a call on a busy machine.
-[ -x /usr/bin/python3 ] && python3() { /usr/bin/python3 "$@"; }
 TAP_N=0
 TAP_FAILED=0
 T=$(mktemp -d /tmp/tidepool-test.XXXXXX)
+# Debian's own python3 (which has what the tests import), not a wrapper
+# that a PATH set up for other work may put first: pyenv's shims are shell
+# scripts that cost tenths of a second a call on a busy machine.  A link
+# first on PATH, not a shell function: "python3 ... &" must be python
+# itself, so that $! is the process a test later kills (a function runs in
+# a subshell, and killing that left the python behind, holding the test's
+# output open).
+if [ -x /usr/bin/python3 ]; then
+	mkdir -p "$T/bin" && ln -s /usr/bin/python3 "$T/bin/python3" &&
+	    PATH=$T/bin:$PATH
+fi
 JACK_PID=
 DAEMON_PID=
 
