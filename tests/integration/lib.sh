@@ -34,6 +34,11 @@ cleanup() {
 	[ -n "${KEEP_T:-}" ] || rm -rf "$T"
 }
 trap cleanup EXIT
+# A test stopped from outside (make mutate's time limit, ^C) cleans up as
+# well: without these, sh leaves by the signal, not by exit, skipping the
+# EXIT trap, and its JACK server and daemon ran on.
+trap 'exit 143' TERM
+trap 'exit 130' INT HUP
 
 # ok CONDITION-STATUS DESCRIPTION: one TAP line.
 check() {
