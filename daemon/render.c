@@ -1,5 +1,5 @@
 /*
- * Offline rendering: three threads and the daemon's engine.
+ * Offline rendering: four threads and the daemon's engine.
  *
  *   reader thread  --feed ring-->  engine (this thread)  --rec ring-->  writer
  *
@@ -15,14 +15,15 @@
  * A fourth thread, the helper, runs the chain's background work (a
  * convolver's larger levels, dsp_stage_work()) on the second core.  The
  * daemon's callback never waits for that work and counts what is late;
- * offline, the engine thread waits where a result is due
- * (dsp_work_wait_due()), so nothing is ever late or dropped and the
- * output is bit-identical to running the work inline in the engine
- * thread (TIDEPOOL_RENDER_INLINE=1 does that).  Why not daemon/workers.c:
- * its threads follow the audio thread's real-time scheduling, spread the
- * levels over three threads for the callback's deadlines and count late
- * work; offline, one thread that takes the most urgent pending job first
- * keeps the second core busy, and waits are cheap.
+ * offline, where a result is due and not done, the engine thread waits
+ * for the helper, or runs the job itself if the helper has not taken it
+ * (dsp_work_wait_due(), helper_wait()), so nothing is ever late or
+ * dropped and the output is bit-identical to running the work inline in
+ * the engine thread (TIDEPOOL_RENDER_INLINE=1 does that).  Why not
+ * daemon/workers.c: its threads follow the audio thread's real-time
+ * scheduling, spread the levels over three threads for the callback's
+ * deadlines and count late work; offline, one more thread than the
+ * engine's is all two cores have, and a wait costs only time.
  */
 #include <ck_pr.h>
 #include <errno.h>
@@ -224,13 +225,15 @@ helper_wake(void *arg)
 #endif
 
 /*
- * The engine thread, inside the convolver's process(), when a result is
- * due and not done: takes the work's lock (waiting while the helper
- * finishes the job it is running) and, if the oldest job is still not
- * run, runs it itself rather than sleeping until the helper gets to it
- * (process() calls again while the due one is not done).  This is offline,
- * where waiting is right; RealtimeSanitizer, which watches
- * engine_process as the callback it is live, is told so.
+ * The engine thread, inside the convolver's process(), again and again
+ * while a due result is not done.  If the helper is not running a job of
+ * this work (the lock is free), the oldest job not run is the due one or
+ * an earlier one: the engine thread runs it itself rather than sleep
+ * until the helper gets to it.  If the helper is running one, the engine
+ * thread yields and looks again: blocking on the lock could also wait
+ * for the next job, not yet due, which the helper may take on first.
+ * This is offline, where waiting is right; RealtimeSanitizer, which
+ * watches engine_process as the callback it is live, is told so.
  */
 static void
 helper_wait(void *arg)
@@ -240,19 +243,21 @@ helper_wait(void *arg)
 #ifdef RENDER_RTSAN
 	__rtsan_disable();
 #endif
-	pthread_mutex_lock(&hw->lock);
-	hw->h->due_jobs += dsp_work_run_one(hw->w);
-	pthread_mutex_unlock(&hw->lock);
+	if (pthread_mutex_trylock(&hw->lock) == 0) {
+		hw->h->due_jobs += dsp_work_run_one(hw->w);
+		pthread_mutex_unlock(&hw->lock);
+	} else
+		sched_yield();
 #ifdef RENDER_RTSAN
 	__rtsan_enable();
 #endif
 }
 
 /*
- * Runs the pending jobs, always the most urgent work's first: after any
- * job it starts again from the smallest level, whose result is due
- * soonest.  A work the engine thread is running (its lock taken) is
- * skipped.
+ * Runs the pending jobs one at a time, always the most urgent work's
+ * first: after any job it starts again from the smallest level, whose
+ * result is due soonest.  A work the engine thread is running a job of
+ * (its lock taken) is skipped.
  */
 static void *
 helper_main(void *arg)
@@ -277,7 +282,7 @@ helper_main(void *arg)
 				hw = &h->work[i];
 				if (pthread_mutex_trylock(&hw->lock) != 0)
 					continue;
-				ran = dsp_work_run(hw->w);
+				ran = dsp_work_run_one(hw->w);
 				pthread_mutex_unlock(&hw->lock);
 			}
 			h->jobs += ran;

@@ -259,12 +259,13 @@ void dsp_work_hand(struct dsp_work *w, void (*wake)(void *arg) TP_REALTIME,
  * wait where the daemon's callback would not: for a job whose result is
  * due and not done, and for a slot still in use by the job submitted two
  * before, instead of counting a late partition or dropping the job.  It
- * waits by calling wait_fn(arg) until the job is done; wait must block until
- * some job of w may have finished (a sem_wait on what the thread that
- * runs the jobs posts after each dsp_work_run()), and may return early.
- * Nothing is then ever late or dropped, and the output is bit-identical
- * to running the work inline.  Control thread, while no other thread runs
- * the stage.  Never for a real-time caller: process() would block.
+ * calls wait_fn(arg) again and again until that job is done; wait_fn may
+ * run the oldest job itself (dsp_work_run_one(), under the caller's own
+ * exclusion with the runner), block until the runner made progress, or
+ * just yield.  Nothing is then ever late or dropped, and the output is
+ * bit-identical to running the work inline.  Control thread, while no
+ * other thread runs the stage.  Never for a real-time caller: process()
+ * would wait.
  */
 void dsp_work_wait_due(struct dsp_work *w, void (*wait_fn)(void *arg),
     void *arg);
