@@ -212,7 +212,8 @@ unsigned dsp_stage_ir_frames(const struct dsp_stage *st);
 /*
  * Background work a stage declares (a convolver's larger partitions).
  * Until someone takes it with dsp_work_hand(), the stage's process() runs
- * the work itself, at fixed sample positions (tidepool-render).  Once
+ * the work itself, at fixed sample positions (a chain warmed up before it
+ * is handed, tidepool-render told to run everything inline).  Once
  * handed, process() submits jobs and calls wake(wake_arg), and another
  * thread runs them with dsp_work_run(); process() never waits for them: a
  * job not done when its result is due is counted (dsp_stage_late()),
