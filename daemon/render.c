@@ -1,5 +1,5 @@
 /*
- * Offline rendering: three threads and the daemon's engine.
+ * Offline rendering: four threads and the daemon's engine.
  *
  *   reader thread  --feed ring-->  engine (this thread)  --rec ring-->  writer
  *
@@ -11,8 +11,22 @@
  * the reader and one for recording, so neither side can take every block
  * and deadlock the other.  The output is trimmed to the input's length
  * (the last engine period is padded with silence).
+ *
+ * A fourth thread, the helper, runs the chain's background work (a
+ * convolver's larger levels, dsp_stage_work()) on the second core.  The
+ * daemon's callback never waits for that work and counts what is late;
+ * offline, where a result is due and not done, the engine thread waits
+ * for the helper, or runs the job itself if the helper has not taken it
+ * (dsp_work_wait_due(), helper_wait()), so nothing is ever late or
+ * dropped and the output is bit-identical to running the work inline in
+ * the engine thread (TIDEPOOL_RENDER_INLINE=1 does that).  Why not
+ * daemon/workers.c: its threads follow the audio thread's real-time
+ * scheduling, spread the levels over three threads for the callback's
+ * deadlines and count late work; offline, one more thread than the
+ * engine's is all two cores have, and a wait costs only time.
  */
 #include <ck_pr.h>
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <sched.h>
@@ -30,12 +44,54 @@
 #include "daemon/sfout.h"
 #include "rtpool/rtclock.h"
 
+#if defined(__has_feature)
+#if __has_feature(realtime_sanitizer)
+#include <sanitizer/rtsan_interface.h>
+#define RENDER_RTSAN 1
+#endif
+#endif
+
 #define QUOTA 8		/* blocks the reader (and recording) may hold */
 #define GEN 1		/* one file, one recording: one generation */
 #define IO_FRAMES 16384	/* at least this much per read, write, hand-over */
+#define HELPER_WORKS 64	/* background works the helper takes; more run
+			   inline in the engine thread */
+
+struct helper;
+
+/* One background work and who runs it now. */
+struct helper_work {
+	struct dsp_work *w;
+	pthread_mutex_t lock;	/* held by whichever thread runs w's jobs:
+				   the helper, or the engine thread when a
+				   result is due */
+	struct helper *h;
+};
+
+/* The helper thread and the background work it runs. */
+struct helper {
+	pthread_t thread;
+	int started;		/* thread is running */
+	sem_t wake;		/* posted by the engine thread after each
+				   submission */
+	int sem;		/* wake was initialised */
+	int stop;		/* ck_pr: leave at the next wake */
+	struct helper_work work[HELPER_WORKS];	/* smallest frames (most
+				   urgent) first */
+	unsigned n;		/* works, their locks initialised */
+	uint64_t jobs;		/* run by the helper: its own, read after
+				   the join */
+	uint64_t due_jobs;	/* run by the engine thread, due before the
+				   helper took them: its own */
+	uint64_t delay_ns;	/* TEST ONLY: TIDEPOOL_TEST_RENDER_HELPER_
+				   DELAY_MS, a sleep after each wake */
+};
 
 struct job {
 	struct engine engine;
+	struct dsp_chain *chain;	/* the engine's, alive until
+				   engine_done */
+	struct helper helper;
 	struct rtpool blocks;
 	struct rtmsgpool msgs;
 	struct sfin *in;
@@ -148,6 +204,185 @@ writer_main(void *arg)
 	return NULL;
 }
 
+static void helper_wake(void *arg) TP_REALTIME;
+
+/*
+ * sem_post never blocks (an atomic increment, a futex wake when the
+ * helper sleeps); clang's effect analysis objects only because glibc does
+ * not mark it nonblocking.
+ */
+#if defined(__clang__)
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wfunction-effects"
+#endif
+static void
+helper_wake(void *arg)
+{
+	(void)sem_post(arg);
+}
+#if defined(__clang__)
+#pragma clang diagnostic pop
+#endif
+
+/*
+ * The engine thread, inside the convolver's process(), again and again
+ * while a due result is not done.  If the helper is not running a job of
+ * this work (the lock is free), the oldest job not run is the due one or
+ * an earlier one: the engine thread runs it itself rather than sleep
+ * until the helper gets to it.  If the helper is running one, the engine
+ * thread yields and looks again: blocking on the lock could also wait
+ * for the next job, not yet due, which the helper may take on first.
+ * This is offline, where waiting is right; RealtimeSanitizer, which
+ * watches engine_process as the callback it is live, is told so.
+ */
+static void
+helper_wait(void *arg)
+{
+	struct helper_work *hw = arg;
+
+#ifdef RENDER_RTSAN
+	__rtsan_disable();
+#endif
+	if (pthread_mutex_trylock(&hw->lock) == 0) {
+		hw->h->due_jobs += dsp_work_run_one(hw->w);
+		pthread_mutex_unlock(&hw->lock);
+	} else
+		sched_yield();
+#ifdef RENDER_RTSAN
+	__rtsan_enable();
+#endif
+}
+
+/*
+ * Runs the pending jobs one at a time, always the most urgent work's
+ * first: after any job it starts again from the smallest level, whose
+ * result is due soonest.  A work the engine thread is running a job of
+ * (its lock taken) is skipped.
+ */
+static void *
+helper_main(void *arg)
+{
+	struct helper *h = arg;
+	struct helper_work *hw;
+	struct timespec d;
+	unsigned i, ran;
+
+	for (;;) {
+		while (sem_wait(&h->wake) != 0 && errno == EINTR)
+			;
+		if (ck_pr_load_int(&h->stop))
+			break;
+		if (h->delay_ns > 0) {
+			d.tv_sec = (time_t)(h->delay_ns / 1000000000u);
+			d.tv_nsec = (long)(h->delay_ns % 1000000000u);
+			nanosleep(&d, NULL);
+		}
+		do {
+			for (i = 0, ran = 0; i < h->n && ran == 0; i++) {
+				hw = &h->work[i];
+				if (pthread_mutex_trylock(&hw->lock) != 0)
+					continue;
+				ran = dsp_work_run_one(hw->w);
+				pthread_mutex_unlock(&hw->lock);
+			}
+			h->jobs += ran;
+		} while (ran > 0);
+	}
+	return NULL;
+}
+
+/*
+ * Hands the chain's background work to the helper, most urgent first,
+ * while nothing runs the chain yet.  Returns how many works it took, or
+ * -1 with err.
+ */
+static int
+helper_adopt(struct helper *h, struct dsp_chain *c, char *err,
+    size_t errlen)
+{
+	struct dsp_work *w, *all[HELPER_WORKS];
+	struct dsp_stage *st;
+	unsigned i, k, m, n = 0;
+	int e;
+
+	for (i = 0; (st = dsp_chain_stage(c, i)) != NULL; i++)
+		for (k = 0; (w = dsp_stage_work(st, k)) != NULL &&
+		    n < HELPER_WORKS; k++) {
+			for (m = n++; m > 0 && all[m - 1]->frames > w->frames;
+			    m--)
+				all[m] = all[m - 1];
+			all[m] = w;
+		}
+	for (i = 0; i < n; i++) {
+		e = pthread_mutex_init(&h->work[i].lock, NULL);
+		if (e != 0) {
+			snprintf(err, errlen, "render: %s", strerror(e));
+			return -1;
+		}
+		h->work[i].w = all[i];
+		h->work[i].h = h;
+		h->n = i + 1;
+		dsp_work_hand(all[i], helper_wake, &h->wake);
+		dsp_work_wait_due(all[i], helper_wait, &h->work[i]);
+	}
+	return (int)n;
+}
+
+/*
+ * Starts the helper if the chain has background work and
+ * TIDEPOOL_RENDER_INLINE is not set.  Returns 0, or -1 with err.
+ */
+static int
+helper_start(struct helper *h, struct dsp_chain *c, char *err,
+    size_t errlen)
+{
+	const char *s = getenv("TIDEPOOL_RENDER_INLINE");
+	const char *delay = getenv("TIDEPOOL_TEST_RENDER_HELPER_DELAY_MS");
+	int e, n;
+
+	if (s != NULL && *s != '\0' && strcmp(s, "0") != 0)
+		return 0;
+	if (delay != NULL && *delay != '\0')
+		h->delay_ns = (uint64_t)strtoul(delay, NULL, 10) * 1000000u;
+	if (sem_init(&h->wake, 0, 0) != 0) {
+		snprintf(err, errlen, "render: %s", strerror(errno));
+		return -1;
+	}
+	h->sem = 1;
+	n = helper_adopt(h, c, err, errlen);
+	if (n <= 0)
+		return n;
+	e = pthread_create(&h->thread, NULL, helper_main, h);
+	if (e != 0) {
+		/* The engine thread runs every job itself when it is due. */
+		snprintf(err, errlen, "render: cannot start a thread: %s",
+		    strerror(e));
+		return -1;
+	}
+	h->started = 1;
+	return 0;
+}
+
+/* Stops and joins the helper, once the engine runs the chain no more. */
+static void
+helper_stop(struct helper *h)
+{
+	if (h->started) {
+		/* The helper reads stop after its sem_wait returns: the
+		   post orders it. */
+		ck_pr_store_int(&h->stop, 1);
+		sem_post(&h->wake);
+		pthread_join(h->thread, NULL);
+		h->started = 0;
+	}
+	while (h->n > 0)
+		pthread_mutex_destroy(&h->work[--h->n].lock);
+	if (h->sem) {
+		sem_destroy(&h->wake);
+		h->sem = 0;
+	}
+}
+
 /* Hands back what the engine returned; each block frees the reader. */
 static void
 recycle(struct job *j)
@@ -241,6 +476,7 @@ summarize(struct job *j, struct render_result *r)
 	const struct engine_stats *s = engine_stats_live(&j->engine);
 	const struct dsp_meter *m = &s->meter;
 	double scale = 64.0 / j->block_frames;
+	const struct dsp_stage *st;
 	unsigned c;
 
 	r->peak = 0;
@@ -259,6 +495,8 @@ summarize(struct job *j, struct render_result *r)
 	r->per64.p999 = (uint64_t)((double)r->per64.p999 * scale);
 	r->per64.mean *= scale;
 	r->budget64_ns = 64.0 * 1e9 / r->rate;
+	for (c = 0; (st = dsp_chain_stage(j->chain, c)) != NULL; c++)
+		r->late += dsp_stage_late(st);
 }
 
 static int
@@ -336,6 +574,9 @@ setup_job(struct job *j, const char *inpath, const char *outpath,
 		snprintf(err, errlen, "%s", why);
 		return -1;
 	}
+	j->chain = chain;
+	if (helper_start(&j->helper, chain, err, errlen) != 0)
+		return -1;
 	j->out = sfout_open_spec(outpath, SFOUT_ATOMIC, j->rate,
 	    j->out_channels, o->out_spec, err, errlen);
 	if (j->out == NULL)
@@ -354,6 +595,7 @@ teardown(struct job *j, const struct render_opts *o)
 {
 	if (o->temp_slot != NULL)
 		ck_pr_store_ptr(o->temp_slot, NULL);
+	helper_stop(&j->helper);
 	if (j->out != NULL)
 		sfout_abort(j->out);
 	if (engine_stats_live(&j->engine) != NULL) {
@@ -395,6 +637,9 @@ render_file(const char *inpath, const char *outpath,
 	pthread_join(writer, NULL);
 	r->wall_s = (double)(rtclock_ns() - t0) / 1e9;
 	r->frames = sfout_frames(j->out);
+	helper_stop(&j->helper);
+	r->helper_jobs = j->helper.jobs;
+	r->due_jobs = j->helper.due_jobs;
 	summarize(j, r);
 	if (j->reader_err[0] != '\0')
 		snprintf(err, errlen, "%s", j->reader_err);
@@ -402,6 +647,12 @@ render_file(const char *inpath, const char *outpath,
 		snprintf(err, errlen, "%s", j->writer_err);
 	else if (o->interrupted != NULL && ck_pr_load_int(o->interrupted))
 		snprintf(err, errlen, "%s: interrupted", outpath);
+	else if (r->late > 0)
+		/* Offline every result is waited for: this is a bug. */
+		snprintf(err, errlen, "%s: %llu output blocks lost a "
+		    "convolver level's result (late partitions): the output "
+		    "is incomplete, and not kept", outpath,
+		    (unsigned long long)r->late);
 	else {
 		rc = sfout_commit(j->out, err, errlen);
 		j->out = NULL;

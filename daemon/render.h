@@ -60,6 +60,13 @@ struct render_result {
 	/* engine time per block, scaled to a 64-frame period, in ns */
 	struct rthist_summary per64;
 	double budget64_ns;	/* a 64-frame period at this rate */
+	uint64_t late;		/* output blocks a convolver level had no
+				   result for: always 0 (render_file fails
+				   otherwise) */
+	uint64_t helper_jobs;	/* background jobs run on the second
+				   thread; 0: all inline */
+	uint64_t due_jobs;	/* of the rest, run by the engine thread
+				   when due, the helper not yet on them */
 };
 
 /*

@@ -385,6 +385,11 @@ print_summary(const char *out, const struct render_result *r)
 	    (double)r->per64.p50 / 1e3, (double)r->per64.p99 / 1e3,
 	    (double)r->per64.max / 1e3, r->budget64_ns / 1e3,
 	    100.0 * (double)r->per64.p99 / r->budget64_ns);
+	if (r->helper_jobs > 0)
+		fprintf(stderr, "%s: %llu convolver jobs ran on a second "
+		    "thread, %llu in the engine thread when due; none late\n",
+		    out, (unsigned long long)r->helper_jobs,
+		    (unsigned long long)r->due_jobs);
 }
 
 static int

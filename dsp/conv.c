@@ -65,9 +65,13 @@
  * dropped, the next one starts from silence (its level's history lost),
  * and every output block whose job is missing or not done in time gets
  * nothing from that level and counts as a late partition
- * (dsp_stage_late()).  A level nobody took (tidepool-render takes none)
- * has its jobs run by process() itself at the position where they would
- * be submitted, so nothing is ever late.
+ * (dsp_stage_late()).  A level nobody took has its jobs run by process()
+ * itself at the position where they would be submitted, so nothing is
+ * ever late.  tidepool-render hands its levels to a thread of its own
+ * and asks process() to wait (dsp_work_wait_due()): where a result is
+ * due and not done, or a slot is still in use, process() calls the
+ * render's wait hook until it is, so nothing is late or dropped there
+ * either, and the bits are those of the inline run.
  *
  * Real-time: FFTW's plans are made in init (the planner is neither real-
  * time safe nor thread safe: control thread only), with FFTW_ESTIMATE so
@@ -77,6 +81,7 @@
  * read files or resample (daemon/irfile.c does, and hands over the
  * samples), or start threads.
  */
+#include <limits.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -305,7 +310,7 @@ plan_levels(struct conv *c, unsigned frames)
 	return k;
 }
 
-static unsigned level_run(struct dsp_work *w);
+static unsigned level_run(struct dsp_work *w, unsigned max);
 
 /* Allocates a level's buffers and makes its plans: 0, or -1. */
 static int
@@ -725,11 +730,11 @@ level_job(struct conv_level *lv, unsigned k)
 }
 
 /*
- * dsp_work's run for a background level: every job submitted and not
- * done, in order.  One thread at a time.
+ * dsp_work's run for a background level: the jobs submitted and not
+ * done, in order, at most max.  One thread at a time.
  */
 static unsigned
-level_run(struct dsp_work *w)
+level_run(struct dsp_work *w, unsigned max)
 {
 	struct conv_level *lv = (struct conv_level *)w;
 	/* Relaxed: done is this thread's own counter. */
@@ -739,13 +744,53 @@ level_run(struct dsp_work *w)
 	uint64_t p = atomic_load_explicit(&lv->posted, memory_order_acquire);
 	unsigned ran = 0;
 
-	for (; d < p; d++, ran++) {
+	for (; d < p && ran < max; d++, ran++) {
 		level_job(lv, (unsigned)(d % 2));
 		/* Release: the callback that sees done > d sees the
 		   output written. */
 		atomic_store_explicit(&lv->done, d + 1, memory_order_release);
 	}
 	return ran;
+}
+
+/*
+ * The offline wait (dsp_work_wait_due()): only tidepool-render sets a
+ * hook, and its engine thread may block; the daemon's callback has none,
+ * so from there this is never called.  clang's effect analysis cannot
+ * know which caller a hook belongs to.
+ */
+#if defined(__clang__)
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wfunction-effects"
+#endif
+static void call_wait(struct dsp_work *w) TP_REALTIME;
+
+static void
+call_wait(struct dsp_work *w)
+{
+	w->wait_due(w->wait_due_arg);
+}
+#if defined(__clang__)
+#pragma clang diagnostic pop
+#endif
+
+static int await_done(struct conv_level *lv, uint64_t n) TP_REALTIME;
+
+/*
+ * 1 once the level's first n submissions are done; without a wait hook
+ * (live) it does not wait, and says 0 when they are not done yet.
+ */
+static int
+await_done(struct conv_level *lv, uint64_t n)
+{
+	/* Acquire: the runner's writes before done (its output, and its
+	   last read of the slot's input) are seen. */
+	while (atomic_load_explicit(&lv->done, memory_order_acquire) < n) {
+		if (lv->work.wait_due == NULL)
+			return 0;
+		call_wait(&lv->work);
+	}
+	return 1;
 }
 
 static void submit(struct conv *c, struct conv_level *lv, int64_t j)
@@ -761,11 +806,11 @@ submit(struct conv *c, struct conv_level *lv, int64_t j)
 {
 	uint64_t s = lv->nsub;
 	unsigned k = (unsigned)(s % 2), a, l = lv->l;
-	/* Acquire: the runner is done reading the slot's input. */
-	uint64_t d = atomic_load_explicit(&lv->done, memory_order_acquire);
 	size_t from = (size_t)((uint64_t)j * l % c->hlen);
 
-	if (s >= 2 && d + 1 < s) {
+	/* The job that used slot k (submission s - 2) must be done: the
+	   runner is then done reading its input. */
+	if (s >= 2 && !await_done(lv, s - 1)) {
 		lv->gap = 1;
 		return;
 	}
@@ -806,9 +851,8 @@ pick(struct conv *c, struct conv_level *lv)
 		return;		/* before any input: silence is right */
 	j = (int64_t)((c->t - lv->off) / lv->l);
 	for (k = 0; k < 2; k++)
-		/* Acquire: its output, written before done, is seen. */
-		if (lv->job[k] == j && atomic_load_explicit(&lv->done,
-		    memory_order_acquire) > lv->seq[k]) {
+		/* Its output, written before done, is seen (await_done). */
+		if (lv->job[k] == j && await_done(lv, lv->seq[k] + 1)) {
 			lv->cur = (int)k;
 			return;
 		}
@@ -971,10 +1015,23 @@ dsp_work_hand(struct dsp_work *w, void (*wake)(void *arg) TP_REALTIME,
 	w->handed = 1;
 }
 
+void
+dsp_work_wait_due(struct dsp_work *w, void (*wait_fn)(void *arg), void *arg)
+{
+	w->wait_due = wait_fn;
+	w->wait_due_arg = arg;
+}
+
 unsigned
 dsp_work_run(struct dsp_work *w)
 {
-	return w->run(w);
+	return w->run(w, UINT_MAX);
+}
+
+unsigned
+dsp_work_run_one(struct dsp_work *w)
+{
+	return w->run(w, 1);
 }
 
 uint64_t

@@ -212,16 +212,19 @@ unsigned dsp_stage_ir_frames(const struct dsp_stage *st);
 /*
  * Background work a stage declares (a convolver's larger partitions).
  * Until someone takes it with dsp_work_hand(), the stage's process() runs
- * the work itself, at fixed sample positions (tidepool-render).  Once
+ * the work itself, at fixed sample positions (a chain warmed up before it
+ * is handed, tidepool-render told to run everything inline).  Once
  * handed, process() submits jobs and calls wake(wake_arg), and another
  * thread runs them with dsp_work_run(); process() never waits for them: a
- * job not done when its result is due is counted (dsp_stage_late()).
+ * job not done when its result is due is counted (dsp_stage_late()),
+ * unless an offline caller asked it to wait (dsp_work_wait_due()).
  * frames is how often a job comes and how long it has: each one is
  * submitted at a multiple of frames and due frames later, so a smaller
  * frames is more urgent.
  */
 struct dsp_work {
-	unsigned (*run)(struct dsp_work *w);	/* dsp/'s */
+	unsigned (*run)(struct dsp_work *w, unsigned max);	/* dsp/'s:
+				   at most max jobs */
 	unsigned frames;	/* see above; never changes */
 	/* Set by dsp_work_hand(). */
 	void (*wake)(void *arg) TP_REALTIME;	/* called by the audio
@@ -229,6 +232,9 @@ struct dsp_work {
 				   block (a sem_post) */
 	void *wake_arg;
 	unsigned handed;	/* 1: another thread runs the jobs */
+	/* Set by dsp_work_wait_due(); NULL: never wait (the daemon). */
+	void (*wait_due)(void *arg);
+	void *wait_due_arg;
 };
 
 /*
@@ -250,11 +256,34 @@ void dsp_work_hand(struct dsp_work *w, void (*wake)(void *arg) TP_REALTIME,
     void *arg);
 
 /*
+ * Offline only (tidepool-render): after dsp_work_hand(), makes process()
+ * wait where the daemon's callback would not: for a job whose result is
+ * due and not done, and for a slot still in use by the job submitted two
+ * before, instead of counting a late partition or dropping the job.  It
+ * calls wait_fn(arg) again and again until that job is done; wait_fn may
+ * run the oldest job itself (dsp_work_run_one(), under the caller's own
+ * exclusion with the runner), block until the runner made progress, or
+ * just yield.  Nothing is then ever late or dropped, and the output is
+ * bit-identical to running the work inline.  Control thread, while no
+ * other thread runs the stage.  Never for a real-time caller: process()
+ * would wait.
+ */
+void dsp_work_wait_due(struct dsp_work *w, void (*wait_fn)(void *arg),
+    void *arg);
+
+/*
  * Runs every job of a handed work submitted and not yet run, in order;
  * returns how many.  One thread at a time per work; never the audio
  * thread.  The stage must outlive the call.
  */
 unsigned dsp_work_run(struct dsp_work *w);
+
+/*
+ * dsp_work_run(), but only the oldest job not yet run, if any: for a
+ * thread that needs one result now and not the jobs submitted after it.
+ * Returns 1 or 0.
+ */
+unsigned dsp_work_run_one(struct dsp_work *w);
 
 /*
  * Output blocks for which a convolver had no result from a level's job

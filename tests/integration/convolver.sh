@@ -4,6 +4,7 @@
 # different signal on each channel: IRs of 1 to 262,144 taps, mono, per
 # channel and true stereo, at 44.1 and 48 kHz, normalized, with gain, at
 # another rate (resampled with soxr); the output does not depend on -b;
+# the render's helper thread for the larger levels changes no bit;
 # bad IRs and keys are refused with the file and line.  Live: tidepoold
 # runs a convolver at 64 frames, `chain` and `stats` show the IR length,
 # and (BIN=build/rtsan, from rtsan.sh) RealtimeSanitizer sees nothing
@@ -106,6 +107,21 @@ $R -q -c "$T/g.conf" -b 64 "$T/n48.wav" "$T/b64.wav" &&
 check $? "renders highpass, a 65,536-tap convolver and a limiter with -b 64 and -b 4096"
 expect "the output of -b 64 and -b 4096 is bit-identical" \
     cmp "$T/b64.wav" "$T/b4096.wav"
+# Both ran the levels of 1,024 frames and up on the render's helper
+# thread; inline (TIDEPOOL_RENDER_INLINE=1) and with a helper slowed on
+# purpose (TEST ONLY: 2 ms after each wake, so that results are due before
+# it has them and the engine thread must wait or run them), the bits are
+# the same.
+TIDEPOOL_RENDER_INLINE=1 $R -q -c "$T/g.conf" -b 64 "$T/n48.wav" \
+    "$T/inline.wav"
+check $? "renders the same chain with every level inline"
+expect "the output with a helper thread is bit-identical to the inline one" \
+    cmp "$T/b64.wav" "$T/inline.wav"
+TIDEPOOL_TEST_RENDER_HELPER_DELAY_MS=2 $R -c "$T/g.conf" -b 512 \
+    "$T/n48.wav" "$T/slow.wav" 2>"$T/slow.log"
+check $? "renders with a helper that sleeps 2 ms after each wake: $(tail -n 1 "$T/slow.log")"
+expect "a slow helper is waited for, none late: bit-identical to the inline output" \
+    cmp "$T/inline.wav" "$T/slow.wav"
 cat >"$T/g.conf" <<'CONF'
 [stage.room]
 type = convolver

@@ -209,6 +209,33 @@ rc=$?
 check $? "a missing input is a failure, status 1 ($rc), not a usage error"
 rm -f "$T"/bad*
 
+# A convolver's larger levels run on a helper thread, and the engine
+# thread waits where a result is due: the bits are those of the render
+# that runs them inline, for any -b, even with a helper slowed on purpose
+# (TEST ONLY: a 3 ms sleep after each wake).  With build/tsan
+# (sanitizers.sh), ThreadSanitizer watches the engine and helper threads
+# share the levels.
+sox -R -n -r 48000 -c 2 -e floating-point -b 32 "$T/ir.wav" \
+    synth 16384s pinknoise gain -30 2>/dev/null
+printf '[engine]\nperiod = 64\n[stage.room]\ntype = convolver\nfile = ir.wav\n' \
+    >"$T/conv.conf"
+TIDEPOOL_RENDER_INLINE=1 $R -q -c "$T/conv.conf" -b 4096 "$T/noise.wav" \
+    "$T/conv-inline.wav"
+check $? "renders a 16,384-tap convolver inline"
+$R -c "$T/conv.conf" -b 64 "$T/noise.wav" "$T/conv-helper.wav" \
+    2>"$T/conv.log"
+check $? "and with its levels on a helper thread"
+grep -q "convolver jobs ran on a second thread, [0-9]* in the engine thread when due; none late" \
+    "$T/conv.log"
+check $? "the helper ran them: $(tail -n 1 "$T/conv.log")"
+expect "the helper's output is bit-identical to the inline one" \
+    cmp "$T/conv-inline.wav" "$T/conv-helper.wav"
+TIDEPOOL_TEST_RENDER_HELPER_DELAY_MS=3 $R -q -c "$T/conv.conf" -b 256 \
+    "$T/noise.wav" "$T/conv-slow.wav"
+check $? "renders with a helper that sleeps 3 ms after each wake"
+expect "a slow helper is waited for: bit-identical to the inline output" \
+    cmp "$T/conv-inline.wav" "$T/conv-slow.wav"
+
 # SIGINT half-way through a long render: nothing may be left.  A burn
 # stage makes the render last (about 30 s of 60 s audio), so the signal
 # surely lands while the partial file is being written.

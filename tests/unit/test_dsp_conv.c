@@ -6,7 +6,8 @@
  * (3e38) leaves no infinity behind once the chain has reset it; and
  * background work handed to a runner gives the same bits as work done in
  * process() when the runner keeps up, and is counted late, never waited
- * for, when it does not.
+ * for, when it does not; unless the caller asked process() to wait for
+ * due results (offline), which then gives the inline bits.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -320,6 +321,61 @@ test_handed_work(void **state)
 	free(y);
 }
 
+static unsigned waits;
+
+/* An offline caller's wait hook with no other thread: runs the job. */
+static void
+wait_run(void *arg)
+{
+	waits++;
+	(void)dsp_work_run_one(arg);
+}
+
+/*
+ * Handed work whose runner never runs, but whose stage waits for due
+ * results (dsp_work_wait_due(), as tidepool-render asks): every result is
+ * waited for, none is late or dropped, the bits are the inline ones.
+ */
+static void
+test_waited_work(void **state)
+{
+	enum { TAPS = 3000, CH = 2, END = N / P * P };
+	float *h = malloc(sizeof(float) * TAPS * CH);
+	float *x = malloc(sizeof(float) * N * CH);
+	float *want = calloc((size_t)N * CH, sizeof(float));
+	float *y = calloc((size_t)N * CH, sizeof(float));
+	struct dsp_stage *st;
+	struct dsp_work *w;
+	char err[256];
+	unsigned k;
+
+	(void)state;
+	noise(h, (size_t)TAPS * CH, 13);
+	noise(x, (size_t)N * CH, 14);
+	st = make(h, TAPS, CH, CH, DSP_CONV_NORM_NONE, err, sizeof(err));
+	assert_non_null(st);
+	run_handed(st, x, want, CH, 0);
+	dsp_stage_del(st);
+	st = make(h, TAPS, CH, CH, DSP_CONV_NORM_NONE, err, sizeof(err));
+	assert_non_null(st);
+	for (k = 0; (w = dsp_stage_work(st, k)) != NULL; k++) {
+		dsp_work_hand(w, wake_count, NULL);
+		dsp_work_wait_due(w, wait_run, w);
+	}
+	assert_int_equal(k, 2);
+	waits = 0;
+	run_handed(st, x, y, CH, 0);
+	print_message("# %u waits\n", waits);
+	assert_true(waits > 0);
+	assert_int_equal(dsp_stage_late(st), 0);
+	assert_memory_equal(y, want, sizeof(float) * END * CH);
+	dsp_stage_del(st);
+	free(h);
+	free(x);
+	free(want);
+	free(y);
+}
+
 int
 main(void)
 {
@@ -329,6 +385,7 @@ main(void)
 		cmocka_unit_test(test_normalize_and_gain),
 		cmocka_unit_test(test_overflow_is_reset),
 		cmocka_unit_test(test_handed_work),
+		cmocka_unit_test(test_waited_work),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
