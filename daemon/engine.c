@@ -449,6 +449,8 @@ start_fade(struct engine *e)
 	}
 	e->old = e->chain;
 	e->chain = e->next;
+	/* What it was late in catching up is not this callback's. */
+	e->chain_late = dsp_chain_late(e->chain);
 	e->swap_msg = e->next_msg;
 	e->next = NULL;
 	e->next_msg = NULL;
@@ -508,6 +510,19 @@ retire_old_chain(struct engine *e)
 	give_back(e, e->swap_msg);
 	e->swap_msg = NULL;
 	e->old = NULL;
+}
+
+/* A level of the chain heard was late this callback: a cause of its own
+   (the blocks it cost are counted by the workers, daemon/workers.h). */
+static void
+late_partitions(struct engine *e, uint32_t *causes)
+{
+	uint64_t late = dsp_chain_late(e->chain);
+
+	if (late != e->chain_late) {
+		*causes |= ENGINE_CAUSE_LATE_PARTITION;
+		e->chain_late = late;
+	}
 }
 
 static void
@@ -818,6 +833,8 @@ account(struct engine *e, uint64_t start, unsigned frames, uint32_t causes)
 		bump(&s->counters.input_overflow, 1);
 	if (causes & ENGINE_CAUSE_LATE)
 		bump(&s->counters.late, 1);
+	if (causes & ENGINE_CAUSE_LATE_PARTITION)
+		bump(&s->counters.late_partition, 1);
 	ck_pr_store_64(&s->counters.last_callback_ns, start);
 	note_episode(e, start, causes, load);
 
@@ -866,6 +883,7 @@ engine_process(struct engine *e, const float *in, float *out,
 		out = e->out_buf;
 	catch_up(e, frames);
 	run_chains(e, src, out, frames);
+	late_partitions(e, &causes);
 	if (e->tail.frames > 0)
 		rttail_write_sw(&e->tail, src, frames);
 	if (e->feed_done != NULL) {

@@ -72,10 +72,12 @@ enum engine_cause {
 	ENGINE_CAUSE_LATE = 1 << 2,		/* deadline missed by the clock */
 	ENGINE_CAUSE_SOURCE_STARVED = 1 << 3,	/* feed ring ran dry */
 	ENGINE_CAUSE_POOL_EXHAUSTED = 1 << 4,	/* no free block to record into */
-	ENGINE_CAUSE_MISSED = 1 << 5		/* the server's clock ran on
+	ENGINE_CAUSE_MISSED = 1 << 5,		/* the server's clock ran on
 						   without asking us */
+	ENGINE_CAUSE_LATE_PARTITION = 1 << 6	/* a convolver level's worker
+						   had no result in time */
 };
-#define ENGINE_CAUSE_LAST ENGINE_CAUSE_MISSED
+#define ENGINE_CAUSE_LAST ENGINE_CAUSE_LATE_PARTITION
 
 /*
  * The header at the start of every pool block that carries audio.  Samples
@@ -122,6 +124,8 @@ struct engine_counters {
 	uint64_t cycle_frames;		/* frames in them */
 	uint64_t nonfinite;		/* NaN or infinite samples the chains
 					   replaced by 0 (dsp_chain_process) */
+	uint64_t late_partition;	/* callbacks in which a convolver
+					   level was late (the cause) */
 	uint64_t late_partitions;	/* output blocks a convolver level had
 					   no result for from its worker: not
 					   the engine's, stats_refresh() fills
@@ -204,6 +208,8 @@ struct engine {
 	double tone_phase, tone_step, tone_amp;
 	int recording;
 	uint64_t rec_gen;
+	uint64_t chain_late;		/* dsp_chain_late() of the chain heard,
+					   at the last callback */
 	struct engine_block *rec_blk;	/* block being filled, or NULL */
 	uint64_t prev_start_ns;
 	int ftz_done;			/* denormals flushed on this thread */

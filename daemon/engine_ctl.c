@@ -411,6 +411,8 @@ engine_cause_name(uint32_t cause_bit)
 		return "pool_exhausted";
 	case ENGINE_CAUSE_MISSED:
 		return "missed";
+	case ENGINE_CAUSE_LATE_PARTITION:
+		return "late_partition";
 	}
 	return "unknown";
 }

@@ -289,6 +289,7 @@ xruns_json(const struct engine_counters *k, cJSON *o)
 	cJSON_AddNumberToObject(x, "source_starved", (double)k->source_starved);
 	cJSON_AddNumberToObject(x, "pool_exhausted", (double)k->pool_exhausted);
 	cJSON_AddNumberToObject(x, "missed", (double)k->missed);
+	cJSON_AddNumberToObject(x, "late_partition", (double)k->late_partition);
 	cJSON_AddNumberToObject(x, "total", (double)k->xruns);
 	cJSON_AddNumberToObject(x, "late_partitions",
 	    (double)k->late_partitions);
@@ -671,7 +672,8 @@ metrics_xruns(struct text *t, const struct stats *s,
 {
 	const struct engine_counters *k = &s->now->counters;
 	const uint64_t by_cause[] = { k->output_underflow, k->input_overflow,
-	    k->late, k->source_starved, k->pool_exhausted, k->missed };
+	    k->late, k->source_starved, k->pool_exhausted, k->missed,
+	    k->late_partition };
 	char labels[64];
 	uint32_t bit;
 	unsigned i, real = stats_real_period(s);

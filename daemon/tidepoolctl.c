@@ -286,7 +286,8 @@ print_stats(const cJSON *r)
 	    num(x, "output_underflow"), num(x, "input_overflow"),
 	    num(x, "late"), num(x, "source_starved"), num(x, "pool_exhausted"),
 	    num(x, "missed"), num(x, "missed_frames"));
-	printf("late partitions (a convolver's worker behind): %.0f\n",
+	printf("late partition (a convolver's worker behind) %.0f "
+	    "(%.0f blocks)\n", num(x, "late_partition"),
 	    num(x, "late_partitions"));
 	x = obj(r, "pool");
 	printf("pool: %.0f blocks of %.0f bytes, %.0f free, lowest %.0f, "

@@ -203,6 +203,17 @@ dsp_chain_length(const struct dsp_chain *c)
 	return c->n;
 }
 
+uint64_t
+dsp_chain_late(const struct dsp_chain *c)
+{
+	uint64_t n = 0;
+	unsigned i;
+
+	for (i = 0; i < c->n; i++)
+		n += dsp_stage_late(c->stages[i]);
+	return n;
+}
+
 struct dsp_stage *
 dsp_chain_stage(const struct dsp_chain *c, unsigned i)
 {

@@ -50,6 +50,8 @@ void dsp_chain_del(struct dsp_chain *c);
 unsigned dsp_chain_in_channels(const struct dsp_chain *c) TP_REALTIME;
 unsigned dsp_chain_out_channels(const struct dsp_chain *c) TP_REALTIME;
 unsigned dsp_chain_length(const struct dsp_chain *c) TP_REALTIME;
+/* Its stages' late background work so far (dsp_stage_late(), summed). */
+uint64_t dsp_chain_late(const struct dsp_chain *c) TP_REALTIME;
 
 /* Stage i (NULL past the end) and its name (NULL past the end).  The
    chain never changes once built: any thread. */

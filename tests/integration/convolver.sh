@@ -224,10 +224,21 @@ audio_passes 1500
 check $? "the callback keeps running: 1,500 periods (2 s of audio) pass"
 wait_for 20 late_above 0
 check $? "late partitions are counted ($(json_get "$(ctl --json stats)" xruns.late_partitions))"
-ctl stats | grep -q "late partitions (a convolver's worker behind): [1-9]"
-check $? "tidepoolctl stats shows them"
+ctl stats | grep -q "late partition (a convolver's worker behind) [1-9][0-9]* ([1-9][0-9]* blocks)"
+check $? "tidepoolctl stats shows them: $(ctl stats | grep "late partition")"
 ctl metrics | grep -q "^tidepool_late_partitions_total [1-9]"
 check $? "and the metrics: $(ctl metrics | grep "^tidepool_late_partitions_total ")"
+# A cause of its own: the callbacks it happened in, an episode naming it.
+cb=$(json_get "$(ctl --json stats)" xruns.late_partition)
+[ "${cb:-0}" -gt 0 ]
+check $? "callbacks with a late partition are an xrun cause of their own ($cb)"
+ctl metrics | grep -q '^tidepool_xruns_total{cause="late_partition"} [1-9]'
+check $? "in the metrics too: $(ctl metrics | grep 'cause="late_partition"')"
+ctl --json stats | python3 -c '
+import json, sys
+eps = json.load(sys.stdin)["episodes"]
+sys.exit(0 if any("late_partition" in e["causes"] for e in eps) else 1)'
+check $? "and an episode names it"
 stop_daemon
 check $? "tidepoold stops cleanly with its workers behind"
 no_sanitizer_report "$T/daemon.log"
