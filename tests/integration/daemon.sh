@@ -120,7 +120,7 @@ import re, sys
 text = open(sys.argv[1]).read()
 total = int(re.search(r"^tidepool_xrun_callbacks_total (\d+)$", text, re.M)[1])
 causes = [int(n) for n in re.findall(r"^tidepool_xruns_total\{cause=\"\w+\"\} (\d+)$", text, re.M)]
-assert len(causes) == 6, causes
+assert len(causes) == 7, causes
 # A callback may have several causes, and counts once in the total.
 assert max(causes) <= total <= sum(causes), (total, causes)
 PY
