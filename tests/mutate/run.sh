@@ -107,9 +107,6 @@ fi
 need_rtsan=
 printf '%s\n' "$selected" | cut -d "$(printf '\037')" -f 6 |
     grep -q '^rtsan/\|^compile/' && need_rtsan=1
-need_asan=
-printf '%s\n' "$selected" | cut -d "$(printf '\037')" -f 6 |
-    grep -q '^asan/' && need_asan=1
 echo "mutate: building the unmutated tree"
 BLOG=$(mktemp /tmp/tidepool-mutate-build.XXXXXX)
 trap 'rm -f "$BLOG"' EXIT
@@ -121,17 +118,13 @@ if [ -n "$need_rtsan" ]; then
 	    VARIANT=rtsan-planted >>"$BLOG" 2>&1 ||
 	    { echo "mutate: the rtsan builds fail"; cat "$BLOG"; exit 2; }
 fi
-if [ -n "$need_asan" ]; then
-	make -s --no-print-directory programs VARIANT=asan >>"$BLOG" 2>&1 ||
-	    { echo "mutate: the asan build fails"; cat "$BLOG"; exit 2; }
-fi
 rm -rf "$M"
 mkdir -p "$S/build" "$LOGS"
 # Tracked and untracked files, not ignored ones (nor tracked ones deleted
 # here, which ls-files -d lists a second time), times kept.
 { git ls-files -co --exclude-standard; git ls-files -d; } | sort | uniq -u |
     tr '\n' '\0' | xargs -0 cp -p --parents -t "$S" || exit 2
-for v in release rtsan rtsan-planted asan; do
+for v in release rtsan rtsan-planted; do
 	[ -d "build/$v" ] && cp -a "build/$v" "$S/build/"
 done
 
@@ -163,13 +156,6 @@ build_and_run() {
 		make -s --no-print-directory programs >>"$2" 2>&1 || return 2
 		timeout "$TEST_TIMEOUT" sh "tests/integration/$what.sh" \
 		    >>"$2" 2>&1
-		;;
-	asan)
-		[ -f "tests/integration/$what.sh" ] || return 2
-		make -s --no-print-directory programs VARIANT=asan \
-		    >>"$2" 2>&1 || return 2
-		BIN=build/asan timeout "$TEST_TIMEOUT" \
-		    sh "tests/integration/$what.sh" >>"$2" 2>&1
 		;;
 	rtsan)
 		[ -f "tests/integration/$what.sh" ] || return 2
