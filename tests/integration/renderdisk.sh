@@ -17,16 +17,24 @@ if ! mount -t tmpfs -o size=100k tmpfs "$T/full" 2>"$T/mount.err"; then
 fi
 trap 'umount "$T/full" 2>/dev/null; cleanup' EXIT
 
+# refused DIR ERROR WHAT COMMAND...: the render COMMAND fails, its error
+# matches ERROR, and DIR is left empty (not even the temporary file).
+refused() {
+	dir=$1 err=$2 what=$3
+	shift 3
+	"$@" 2>"$T/err.txt"
+	rc=$?
+	left=$(ls -A "$dir")
+	[ $rc -ne 0 ] && [ -z "$left" ] && grep -q "$err" "$T/err.txt"
+	check $? "$what: exit $rc, files left: '$left', $(head -c 160 "$T/err.txt")"
+	rm -f "$dir/"*
+}
+
 # 10 s of stereo noise: more than 100 KiB in every format, MP3 too.
 sox -R -n -r 48000 -c 2 "$T/in.wav" synth 10 whitenoise gain -6
 for ext in wav ogg mp3 flac opus aiff caf au w64; do
-	"$R" -q "$T/in.wav" "$T/full/out.$ext" 2>"$T/err.txt"
-	rc=$?
-	left=$(ls -A "$T/full")
-	[ $rc -ne 0 ] && [ -z "$left" ] &&
-	    grep -q "No space left on device" "$T/err.txt"
-	check $? "$ext onto a full disk: exit $rc, files left: '${left}', $(head -c 160 "$T/err.txt")"
-	rm -f "$T/full/"*
+	refused "$T/full" "No space left on device" "$ext onto a full disk" \
+	    "$R" -q "$T/in.wav" "$T/full/out.$ext"
 done
 # What fits is still written, whole.
 sox -R -n -r 48000 -c 2 "$T/small.wav" synth 0.1 whitenoise gain -6
@@ -39,15 +47,11 @@ check $? "and decodes whole ($(decoded_frames "$T/full/small.ogg") frames)"
 mkdir -p "$T/eio"
 for call in fsync close; do
 	for ext in wav flac ogg mp3; do
-		TP_FAIL_CALL=$call TP_FAIL_PATH=$T/eio/ \
-		    LD_PRELOAD=$(pwd)/$BIN/fault/failio.so \
-		    "$R" -q "$T/small.wav" "$T/eio/out.$ext" 2>"$T/err.txt"
-		rc=$?
-		left=$(ls -A "$T/eio")
-		[ $rc -ne 0 ] && [ -z "$left" ] &&
-		    grep -q "out.$ext: .*Input/output error" "$T/err.txt"
-		check $? "$ext when $call fails: exit $rc, files left: '$left', $(head -c 120 "$T/err.txt")"
-		rm -f "$T/eio/"*
+		refused "$T/eio" "out.$ext: .*Input/output error" \
+		    "$ext when $call fails" env TP_FAIL_CALL=$call \
+		    TP_FAIL_PATH="$T/eio/" \
+		    LD_PRELOAD="$(pwd)/$BIN/fault/failio.so" \
+		    "$R" -q "$T/small.wav" "$T/eio/out.$ext"
 	done
 done
 
