@@ -31,6 +31,7 @@
 
 #include "dsp/dsp.h"
 #include "tests/stress/tap.h"
+#include "tests/noise.h"
 
 #define RATE 48000.0
 #define P 64
@@ -76,18 +77,6 @@ runner(void *arg)
 		sem_post(&round_sem);
 	}
 	return NULL;
-}
-
-static void
-noise(float *buf, size_t n, uint64_t seed)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-		buf[i] = (float)((double)(seed >> 11) / 9007199254740992.0 -
-		    0.5);
-	}
 }
 
 static struct dsp_stage *

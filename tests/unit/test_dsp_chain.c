@@ -17,6 +17,7 @@
 
 #include "dsp/chain.h"
 #include "dsp/dsp.h"
+#include "tests/noise.h"
 
 #define RATE 48000.0
 #define BLOCK 256
@@ -56,18 +57,6 @@ make_mixer(unsigned in, unsigned out, const float *m)
 	if (st == NULL)
 		fail_msg("%s", err);
 	return st;
-}
-
-static void
-noise(float *buf, size_t n, uint64_t seed)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-		buf[i] = (float)((double)(seed >> 11) / 9007199254740992.0 -
-		    0.5);
-	}
 }
 
 static void

@@ -21,23 +21,12 @@
 
 #include "dsp/chain.h"
 #include "dsp/dsp.h"
+#include "tests/noise.h"
 
 #define RATE 48000.0
 #define P 64
 #define MAXB 256
 #define N 5000
-
-static void
-noise(float *buf, size_t n, uint64_t seed)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-		buf[i] = (float)((double)(seed >> 11) / 9007199254740992.0 -
-		    0.5);
-	}
-}
 
 static struct dsp_stage *
 make(const float *ir, unsigned taps, unsigned irch, unsigned ch,
