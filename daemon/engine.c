@@ -43,6 +43,7 @@ static void read_feed(struct engine *e, unsigned frames,
 static void run_chains(struct engine *e, const float *src, float *out,
     unsigned frames) TP_REALTIME;
 static void start_fade(struct engine *e) TP_REALTIME;
+static void late_partitions(struct engine *e, uint32_t *causes) TP_REALTIME;
 static void catch_up(struct engine *e, unsigned frames) TP_REALTIME;
 static void record(struct engine *e, const float *out, unsigned frames,
     uint32_t *causes) TP_REALTIME;
