@@ -403,8 +403,8 @@ load_ir(struct stage_build *sb, const struct config *cfg,
 
 static struct dsp_stage *
 build_stage(const struct config *cfg, const struct config_stage *cs,
-    double rate, unsigned channels, unsigned max_frames, char *err,
-    size_t errlen)
+    double rate, unsigned channels, unsigned max_frames, int offline,
+    char *err, size_t errlen)
 {
 	struct stage_build sb;
 	struct dsp_stage *st;
@@ -446,6 +446,7 @@ build_stage(const struct config *cfg, const struct config_stage *cs,
 	if (strcmp(sb.t->name, "convolver") == 0 &&
 	    load_ir(&sb, cfg, cs, &ir, err, errlen) != 0)
 		return NULL;
+	sb.setup.hidden_latency = offline;
 	st = dsp_stage_new(sb.t, &sb.setup, why, sizeof(why));
 	irfile_free(&ir);
 	if (st == NULL)
@@ -454,9 +455,10 @@ build_stage(const struct config *cfg, const struct config_stage *cs,
 	return st;
 }
 
-struct dsp_chain *
-chainbuild_new(const struct config *cfg, double rate, unsigned channels,
-    unsigned max_frames, char *err, size_t errlen)
+/* chainbuild_new(), or chainbuild_new_offline() when hidden != NULL. */
+static struct dsp_chain *
+build_chain(const struct config *cfg, double rate, unsigned channels,
+    unsigned max_frames, unsigned *hidden, char *err, size_t errlen)
 {
 	struct dsp_chain *chain;
 	struct dsp_stage *st;
@@ -474,10 +476,14 @@ chainbuild_new(const struct config *cfg, double rate, unsigned channels,
 	}
 	for (i = 0; i < cfg->nstages; i++) {
 		st = build_stage(cfg, &cfg->stages[i], rate, ch, max_frames,
-		    err, errlen);
+		    hidden != NULL, err, errlen);
 		if (st == NULL)
 			goto fail;
 		ch = dsp_stage_out_channels(st);
+		/* Only the convolvers' latency is hidden: the limiter's
+		   lookahead delays a render as it does the daemon. */
+		if (hidden != NULL && dsp_stage_ir_frames(st) > 0)
+			*hidden += dsp_stage_latency(st);
 		if (dsp_chain_append(chain, st, cfg->stages[i].name) != 0) {
 			dsp_stage_del(st);
 			snprintf(err, errlen, "%s:%u: stage.%s: cannot be "
@@ -490,6 +496,24 @@ chainbuild_new(const struct config *cfg, double rate, unsigned channels,
 fail:
 	dsp_chain_del(chain);
 	return NULL;
+}
+
+struct dsp_chain *
+chainbuild_new(const struct config *cfg, double rate, unsigned channels,
+    unsigned max_frames, char *err, size_t errlen)
+{
+	return build_chain(cfg, rate, channels, max_frames, NULL, err,
+	    errlen);
+}
+
+struct dsp_chain *
+chainbuild_new_offline(const struct config *cfg, double rate,
+    unsigned channels, unsigned max_frames, unsigned *hidden, char *err,
+    size_t errlen)
+{
+	*hidden = 0;
+	return build_chain(cfg, rate, channels, max_frames, hidden, err,
+	    errlen);
 }
 
 void

@@ -24,6 +24,17 @@ struct dsp_chain *chainbuild_new(const struct config *cfg, double rate,
     unsigned channels, unsigned max_frames, char *err, size_t errlen);
 
 /*
+ * The same for a caller that removes latency from the output itself
+ * (tidepool-render): convolvers may then take some to run faster
+ * (dsp_setup's hidden_latency).  *hidden is set to the frames by which
+ * the chain's whole output comes late because of it; the caller drops
+ * that many first frames and feeds as many of silence after the input.
+ */
+struct dsp_chain *chainbuild_new_offline(const struct config *cfg,
+    double rate, unsigned channels, unsigned max_frames, unsigned *hidden,
+    char *err, size_t errlen);
+
+/*
  * Checks one value for parameter p of type t at the given rate, as
  * dsp_param_check() does.  Returns 0, or -1 with "must be between A and
  * B" (and the like) in err.  Any thread.

@@ -12,6 +12,13 @@
  * and deadlock the other.  The output is trimmed to the input's length
  * (the last engine period is padded with silence).
  *
+ * The chain is built to hide latency (chainbuild_new_offline(): a
+ * convolver then runs large partitions and comes late by a known number
+ * of frames): the writer drops that many first frames, and the engine
+ * runs on silence after the input's end until they are made up, so the
+ * output lines up with the input as the zero-latency chain's would.
+ * render_opts' live_partitions builds the chain as the daemon does.
+ *
  * A fourth thread, the helper, runs the chain's background work (a
  * convolver's larger levels, dsp_stage_work()) on the second core.  The
  * daemon's callback never waits for that work and counts what is late;
@@ -105,6 +112,7 @@ struct job {
 	   UINT64_MAX before.  One word that carries its own value, so the
 	   writer needs no fence pairing to read it. */
 	uint64_t total_frames;
+	unsigned hidden;	/* frames the chain's output comes late */
 	int failed;		/* ck_pr: some thread gave up */
 	int pools_ready;	/* blocks and msgs were initialised */
 	char reader_err[512], writer_err[512];
@@ -177,7 +185,7 @@ writer_main(void *arg)
 {
 	struct job *j = arg;
 	struct engine_block *b;
-	uint64_t written = 0, n, total;
+	uint64_t written = 0, n, total, skip = j->hidden, s;
 	int done = 0;
 
 	io_thread_policy();
@@ -186,12 +194,18 @@ writer_main(void *arg)
 		sem_wait(&j->rec_ready);
 		while ((b = engine_rec_pop_spsc(&j->engine)) != NULL) {
 			n = b->frames;
+			/* The chain's hidden latency: its first frames are
+			   from before the input. */
+			s = n < skip ? n : skip;
+			skip -= s;
+			n -= s;
 			/* The output ends where the input did. */
 			total = ck_pr_load_64(&j->total_frames);
 			if (written + n > total)
 				n = total - written;
 			if (n > 0 && !ck_pr_load_int(&j->failed) &&
-			    sfout_write(j->out, b->data, n, j->writer_err,
+			    sfout_write(j->out, b->data + (size_t)s *
+			    j->out_channels, n, j->writer_err,
 			    sizeof(j->writer_err)) != 0)
 				ck_pr_store_int(&j->failed, 1);
 			written += n;
@@ -438,6 +452,7 @@ drive(struct job *j, const struct render_opts *o, uint64_t t0)
 {
 	struct engine *e = &j->engine;
 	uint64_t next_draw = t0, now;
+	unsigned late;
 	int stopping = 0;
 
 	for (;;) {
@@ -459,6 +474,13 @@ drive(struct job *j, const struct render_opts *o, uint64_t t0)
 			break;
 		if (ck_pr_load_int(&j->failed))
 			stopping = 1;
+	}
+	/* Silence in, until the hidden latency's frames are out. */
+	for (late = 0; late < j->hidden && !stopping; late += j->block_frames) {
+		offer_record_block(j);
+		engine_process(e, NULL, NULL, j->block_frames, 0);
+		recycle(j);
+		sem_post(&j->rec_ready);
 	}
 	/* The stop message flushes the last, partial record block. */
 	engine_send_record(e, 0, GEN);
@@ -534,8 +556,10 @@ setup_job(struct job *j, const char *inpath, const char *outpath,
 		    j->channels, DSP_MAX_CHANNELS);
 		return -1;
 	}
-	chain = chainbuild_new(o->cfg, j->rate, j->channels,
-	    j->block_frames, why, sizeof(why));
+	chain = o->live_partitions ? chainbuild_new(o->cfg, j->rate,
+	    j->channels, j->block_frames, why, sizeof(why)) :
+	    chainbuild_new_offline(o->cfg, j->rate, j->channels,
+	    j->block_frames, &j->hidden, why, sizeof(why));
 	if (chain == NULL) {
 		snprintf(err, errlen, "%s (for %s: %u channels at %g Hz)",
 		    why, inpath, j->channels, j->rate);
@@ -640,6 +664,7 @@ render_file(const char *inpath, const char *outpath,
 	helper_stop(&j->helper);
 	r->helper_jobs = j->helper.jobs;
 	r->due_jobs = j->helper.due_jobs;
+	r->hidden = j->hidden;
 	summarize(j, r);
 	if (j->reader_err[0] != '\0')
 		snprintf(err, errlen, "%s", j->reader_err);

@@ -45,6 +45,10 @@ struct render_opts {
 	double out_rate;
 	/* The chain must give this many channels; 0: whatever it gives. */
 	unsigned out_channels;
+	/* Convolvers partitioned as tidepoold does (zero latency, slower);
+	   0: as large as the IR suits, their latency removed (see
+	   render.c).  The outputs differ by rounding only. */
+	int live_partitions;
 };
 
 struct render_result {
@@ -67,6 +71,7 @@ struct render_result {
 				   thread; 0: all inline */
 	uint64_t due_jobs;	/* of the rest, run by the engine thread
 				   when due, the helper not yet on them */
+	unsigned hidden;	/* frames of convolver latency removed */
 };
 
 /*

@@ -59,7 +59,7 @@ struct cli {
 	const char *outdir;	/* -o: batch mode */
 	unsigned block_frames;	/* -b */
 	unsigned jobs;		/* -j */
-	int quiet, checking, dither, recursive;
+	int quiet, checking, dither, recursive, live_partitions;
 	char **files;		/* the names, in order */
 	struct fmt *fmts;	/* fmts[i]: given before files[i] */
 	int nfiles;
@@ -121,6 +121,8 @@ usage(FILE *f)
 	    "files\n"
 	    "  -R, --recursive      and for those of its subfolders\n"
 	    "      --no-dither      round to 16/24 bits without TPDF dither\n"
+	    "      --live-partitions  convolve as tidepoold does (zero "
+	    "latency, slower)\n"
 	    "      --check          build CONFIG's chain, print it, exit\n"
 	    "  -h, --help; --version\n"
 	    "FORMAT, as sox's, for the file named next (- is stdin/stdout):\n"
@@ -218,6 +220,9 @@ parse_own_option(int ch, const char *arg, struct cli *c)
 	case 'K':
 		c->checking = 1;
 		return -1;
+	case 'L':
+		c->live_partitions = 1;
+		return -1;
 	case 'h':
 		usage(stdout);
 		return 0;
@@ -258,6 +263,7 @@ parse_args(int argc, char **argv, struct cli *c)
 		{ "bits", required_argument, NULL, 'B' },
 		{ "encoding", required_argument, NULL, 'e' },
 		{ "no-dither", no_argument, NULL, 'D' },
+		{ "live-partitions", no_argument, NULL, 'L' },
 		{ "check", no_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -390,6 +396,10 @@ print_summary(const char *out, const struct render_result *r)
 		    "thread, %llu in the engine thread when due; none late\n",
 		    out, (unsigned long long)r->helper_jobs,
 		    (unsigned long long)r->due_jobs);
+	if (r->hidden > 0)
+		fprintf(stderr, "%s: convolver latency of %u frames (large "
+		    "partitions) removed: the output is in step with the "
+		    "input\n", out, r->hidden);
 }
 
 static int
@@ -676,6 +686,7 @@ set_base(const struct cli *c, struct batch *b, struct sfin_spec *is,
 	o->out_channels = c->outfmt.channels;
 	o->cfg = b->cfg;
 	o->block_frames = c->block_frames;
+	o->live_partitions = c->live_partitions;
 	o->interrupted = &interrupted;
 	return 0;
 }

@@ -49,7 +49,8 @@
  *   mixer       the matrix is given at setup and fixed
  *   meter       no parameters; see dsp_stage_meter()
  *   convolver   an FIR with the IR of dsp_setup's ir, partitioned by
- *               dsp_setup's partition, no added latency; gain glides as
+ *               dsp_setup's partition, no added latency (unless
+ *               dsp_setup's hidden_latency allows some); gain glides as
  *               the gain type's (see dsp/conv.c)
  *   burn        TEST ONLY; spins load x the block's duration on
  *               CLOCK_MONOTONIC, for overload tests
@@ -152,6 +153,11 @@ struct dsp_setup {
 				   engine's period, so that output does not
 				   depend on max_frames; 0 = max_frames */
 	unsigned normalize;	/* convolver: enum dsp_conv_normalize */
+	int hidden_latency;	/* convolver: 1 = the caller removes the
+				   stage's latency (dsp_stage_latency()) from
+				   the output, as tidepool-render does, so the
+				   stage may take some to run faster; it then
+				   delays every channel, acted on or not */
 };
 
 /* How the convolver scales its IR at load. */
@@ -197,7 +203,8 @@ unsigned dsp_stage_out_channels(const struct dsp_stage *st) TP_REALTIME;
 
 /*
  * Frames by which the stage delays the channels it acts on, beyond what it
- * is asked to do: the limiter's lookahead (as it is now), 0 for the rest.
+ * is asked to do: the limiter's lookahead (as it is now), a convolver's
+ * hidden latency (dsp_setup), 0 for the rest.
  * The delay stage's delay is its effect, not latency: 0.  Audio thread, or
  * any thread while the stage is not running.
  */

@@ -7,7 +7,10 @@
  * background work handed to a runner gives the same bits as work done in
  * process() when the runner keeps up, and is counted late, never waited
  * for, when it does not; unless the caller asked process() to wait for
- * due results (offline), which then gives the inline bits.
+ * due results (offline), which then gives the inline bits.  With hidden
+ * latency (dsp_setup's hidden_latency, as tidepool-render builds it), the
+ * same convolution comes the stage's reported latency late, on every
+ * channel, acted on or not.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -28,6 +31,9 @@
 #define MAXB 256
 #define N 5000
 
+/* make() asks for hidden latency (the render's stages). */
+static int hidden;
+
 static struct dsp_stage *
 make(const float *ir, unsigned taps, unsigned irch, unsigned ch,
     unsigned norm, char *err, size_t errlen)
@@ -37,6 +43,7 @@ make(const float *ir, unsigned taps, unsigned irch, unsigned ch,
 
 	assert_non_null(t);
 	dsp_setup_init(&s, t, RATE, ch, MAXB);
+	s.hidden_latency = hidden;
 	s.ir = ir;
 	s.ir_frames = taps;
 	s.ir_channels = irch;
@@ -86,7 +93,7 @@ check_mapping(unsigned taps, unsigned irch, unsigned ch)
 	struct dsp_stage *s1, *s2;
 	char err[256];
 	double want, worst = 0;
-	unsigned n, o;
+	unsigned n, o, d;
 
 	noise(h, (size_t)taps * irch, taps + irch);
 	noise(x, (size_t)N * ch, 99);
@@ -95,10 +102,19 @@ check_mapping(unsigned taps, unsigned irch, unsigned ch)
 	if (s1 == NULL || s2 == NULL)
 		fail_msg("%s", err);
 	assert_int_equal(dsp_stage_ir_frames(s1), taps);
+	d = dsp_stage_latency(s1);
+	if (hidden)
+		assert_true(d >= 64 && d * 8 >= taps);
+	else
+		assert_int_equal(d, 0);
 	run(s1, x, a, ch, 0);
 	run(s2, x, b, ch, P);
 	assert_memory_equal(a, b, sizeof(float) * N * ch);
-	for (n = 0; n < N; n++)
+	/* Output frame n + d is the convolution's frame n; the first d are
+	   from before the input: silence. */
+	for (n = 0; n < d * ch; n++)
+		assert_true(a[n] == 0);
+	for (n = 0; n + d < N; n++)
 		for (o = 0; o < ch; o++) {
 			if (irch == 4)
 				want = direct(x, h, taps, 4, 2, n, 0, o) +
@@ -106,11 +122,11 @@ check_mapping(unsigned taps, unsigned irch, unsigned ch)
 			else
 				want = direct(x, h, taps, irch, ch, n, o,
 				    irch == 1 ? 0 : o);
-			if (fabs(a[(size_t)n * ch + o] - want) > worst)
-				worst = fabs(a[(size_t)n * ch + o] - want);
+			if (fabs(a[(size_t)(n + d) * ch + o] - want) > worst)
+				worst = fabs(a[(size_t)(n + d) * ch + o] - want);
 		}
-	print_message("# %u taps, %u IR channels on %u: largest error %g\n",
-	    taps, irch, ch, worst);
+	print_message("# %u taps, %u IR channels on %u, latency %u: largest "
+	    "error %g\n", taps, irch, ch, d, worst);
 	assert_true(worst < 1e-5);
 	dsp_stage_del(s1);
 	dsp_stage_del(s2);
@@ -130,6 +146,53 @@ test_is_the_convolution(void **state)
 	check_mapping(300, 2, 2);
 	check_mapping(1000, 4, 2);
 	check_mapping(129, 3, 3);
+}
+
+static void
+test_hidden_latency(void **state)
+{
+	const struct dsp_type *t = dsp_type_find("convolver");
+	float h[300], x[N * 2], y[N * 2];
+	struct dsp_setup s;
+	struct dsp_stage *st;
+	char err[256];
+	double worst = 0;
+	unsigned n, d;
+
+	(void)state;
+	hidden = 1;
+	check_mapping(1, 1, 2);
+	check_mapping(63, 1, 1);
+	check_mapping(300, 2, 2);
+	check_mapping(1000, 4, 2);
+	check_mapping(129, 3, 3);
+	hidden = 0;
+	/* Acting on channel 1 only: channel 0 is delayed as much, intact. */
+	noise(h, 300, 3);
+	noise(x, N * 2, 4);
+	dsp_setup_init(&s, t, RATE, 2, MAXB);
+	s.hidden_latency = 1;
+	s.channel_mask = 2;
+	s.ir = h;
+	s.ir_frames = 300;
+	s.ir_channels = 1;
+	s.partition = P;
+	st = dsp_stage_new(t, &s, err, sizeof(err));
+	if (st == NULL)
+		fail_msg("%s", err);
+	d = dsp_stage_latency(st);
+	run(st, x, y, 2, 0);
+	for (n = 0; n + d < N; n++) {
+		assert_true(y[(size_t)(n + d) * 2] == x[(size_t)n * 2]);
+		if (fabs(y[(size_t)(n + d) * 2 + 1] -
+		    direct(x, h, 300, 1, 2, n, 1, 0)) > worst)
+			worst = fabs(y[(size_t)(n + d) * 2 + 1] -
+			    direct(x, h, 300, 1, 2, n, 1, 0));
+	}
+	print_message("# channel 1 of 2, latency %u: largest error %g\n", d,
+	    worst);
+	assert_true(worst < 1e-5);
+	dsp_stage_del(st);
 }
 
 static void
@@ -370,6 +433,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_is_the_convolution),
+		cmocka_unit_test(test_hidden_latency),
 		cmocka_unit_test(test_refuses),
 		cmocka_unit_test(test_normalize_and_gain),
 		cmocka_unit_test(test_overflow_is_reset),
