@@ -3,8 +3,10 @@
 # float_bits 32, filter_length 65536,1 and 4096,16) and fconvolver
 # (zita-convolver's file tool, partition 8192), a 65,536-tap IR on both
 # channels of SECONDS (600 unless told) of 48 kHz stereo pink noise with a
-# different signal per channel; tidepool-render twice, with its levels of
-# 1,024 frames and up on its helper thread (as it runs) and all inline.  Medians of RUNS rounds, interleaved; wall
+# different signal per channel; tidepool-render three times: as it runs
+# (uniform partitions of 8,192, their latency removed, half the channels
+# on its helper thread), the same all in one thread, and with the
+# daemon's zero-latency partitions (--live-partitions).  Medians of RUNS rounds, interleaved; wall
 # time, CPU time (user + sys, children included) and peak RSS.  The issue's
 # target: tidepool-render at most 0.8x the best of BruteFIR and fconvolver.
 RUNS=${RUNS:-3}
@@ -78,6 +80,7 @@ i=0
 while [ $i -lt "$RUNS" ]; do
 	run tidepool $BIN/tidepool-render -q -c "$T/tp.conf" "$T/in.wav" "$T/out.wav"
 	TIDEPOOL_RENDER_INLINE=1 run tpinline $BIN/tidepool-render -q -c "$T/tp.conf" "$T/in.wav" "$T/out.wav"
+	run tplive $BIN/tidepool-render -q --live-partitions -c "$T/tp.conf" "$T/in.wav" "$T/out.wav"
 	run bf1 brutefir -nodefault "$T/bf1.conf"
 	run bf16 brutefir -nodefault "$T/bf16.conf"
 	run fc fconvolver "$T/fc.conf" "$T/in.wav" "$T/fc.wav"
@@ -88,10 +91,11 @@ echo "### Convolver offline, 65,536 taps on both channels of $SECONDS_ s of 48 k
 echo
 echo "| program | wall s | CPU s | wall vs tidepool-render | peak RSS MiB |"
 echo "|---|---:|---:|---:|---:|"
-for n in tidepool tpinline bf1 bf16 fc; do
+for n in tidepool tpinline tplive bf1 bf16 fc; do
 	case $n in
-	tidepool) l="tidepool-render (partition 256, zero latency)" ;;
-	tpinline) l="the same, every level in the engine thread (TIDEPOOL_RENDER_INLINE=1)" ;;
+	tidepool) l="tidepool-render (8 partitions of 8192, latency removed)" ;;
+	tpinline) l="the same, in one thread (TIDEPOOL_RENDER_INLINE=1)" ;;
+	tplive) l="tidepool-render --live-partitions (period 256, zero latency)" ;;
 	bf1) l="BruteFIR 65536,1 (latency 65536)" ;;
 	bf16) l="BruteFIR 4096,16 (latency 4096)" ;;
 	fc) l="fconvolver, partition 8192" ;;
