@@ -113,6 +113,10 @@ struct job {
 	   writer needs no fence pairing to read it. */
 	uint64_t total_frames;
 	unsigned hidden;	/* frames the chain's output comes late */
+	/* The writer's, read after it is joined: what the file holds
+	   (the engine's meter also saw the frames cut off either end). */
+	float peak;		/* largest |x| written */
+	uint64_t clipped;	/* samples written with |x| >= 1 */
 	int failed;		/* ck_pr: some thread gave up */
 	int pools_ready;	/* blocks and msgs were initialised */
 	char reader_err[512], writer_err[512];
@@ -180,6 +184,24 @@ reader_main(void *arg)
 	}
 }
 
+/* Peak and clipped samples of n samples about to be written. */
+static void
+measure(struct job *j, const float *x, size_t n)
+{
+	float peak = j->peak, a;
+	uint64_t clipped = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		a = fabsf(x[i]);
+		peak = a > peak ? a : peak;
+		/* As the meter: a NaN counts too (none should come). */
+		clipped += !(a < 1.0f);
+	}
+	j->peak = peak;
+	j->clipped += clipped;
+}
+
 static void *
 writer_main(void *arg)
 {
@@ -203,6 +225,10 @@ writer_main(void *arg)
 			total = ck_pr_load_64(&j->total_frames);
 			if (written + n > total)
 				n = total - written;
+			if (n > 0)
+				measure(j, b->data + (size_t)s *
+				    j->out_channels, (size_t)n *
+				    j->out_channels);
 			if (n > 0 && !ck_pr_load_int(&j->failed) &&
 			    sfout_write(j->out, b->data + (size_t)s *
 			    j->out_channels, n, j->writer_err,
@@ -496,18 +522,12 @@ static void
 summarize(struct job *j, struct render_result *r)
 {
 	const struct engine_stats *s = engine_stats_live(&j->engine);
-	const struct dsp_meter *m = &s->meter;
 	double scale = 64.0 / j->block_frames;
 	const struct dsp_stage *st;
 	unsigned c;
 
-	r->peak = 0;
-	r->clipped = 0;
-	for (c = 0; c < j->out_channels; c++) {
-		if (m->peak[c] > r->peak)
-			r->peak = m->peak[c];
-		r->clipped += m->clipped[c];
-	}
+	r->peak = j->peak;
+	r->clipped = j->clipped;
 	rthist_summarize(&s->callback_ns, &r->per64);
 	r->per64.min = (uint64_t)((double)r->per64.min * scale);
 	r->per64.max = (uint64_t)((double)r->per64.max * scale);

@@ -93,6 +93,25 @@ $R --live-partitions -c "$T/h.conf" "$T/n48.wav" "$T/h.wav" 2>"$T/h.log" &&
     ! grep -q "latency" "$T/h.log"
 check $? "with --live-partitions, none"
 
+# The summary's peak and clipped count are the file's: a 4,000-sample
+# delay as the IR moves the input's loud last 1,000 frames past its end,
+# into the frames the render computes after the input and cuts off.
+/usr/bin/python3 -W ignore - "$T/late.wav" "$T/delay.wav" <<'PY'
+import sys
+import numpy as np
+from scipy.io import wavfile
+x = np.zeros((48000, 2), dtype=np.float32)
+x[-1000:] = 1.5
+wavfile.write(sys.argv[1], 48000, x)
+h = np.zeros(8192, dtype=np.float32)
+h[4000] = 1
+wavfile.write(sys.argv[2], 48000, h)
+PY
+printf '[stage.room]\ntype = convolver\nfile = delay.wav\n' >"$T/d.conf"
+$R -c "$T/d.conf" "$T/late.wav" "$T/d.wav" 2>"$T/d.log" &&
+    grep -q "peak -inf dBFS, 0 clipped" "$T/d.log"
+check $? "the summary counts what the file holds: $(grep -o "peak [^;]*" "$T/d.log")"
+
 # A convolver on one channel of two: with its latency hidden, the other
 # channel must come out as it went in, in step (it is delayed inside the
 # stage by as much, then the render drops the lot).
@@ -151,6 +170,12 @@ $R -q -c "$T/g.conf" -b 64 "$T/n48.wav" "$T/b64.wav" &&
 check $? "renders highpass, a 65,536-tap convolver and a limiter with -b 64 and -b 4096"
 expect "the output of -b 64 and -b 4096 is bit-identical" \
     cmp "$T/b64.wav" "$T/b4096.wav"
+$R -q --live-partitions -c "$T/g.conf" -b 64 "$T/n48.wav" "$T/l64.wav" &&
+    $R -q --live-partitions -c "$T/g.conf" -b 4096 "$T/n48.wav" \
+    "$T/l4096.wav"
+check $? "renders the same with --live-partitions, -b 64 and -b 4096"
+expect "with --live-partitions too, the output of -b 64 and -b 4096 is bit-identical" \
+    cmp "$T/l64.wav" "$T/l4096.wav"
 # Both ran the levels of 1,024 frames and up on the render's helper
 # thread; inline (TIDEPOOL_RENDER_INLINE=1) and with a helper slowed on
 # purpose (TEST ONLY: 2 ms after each wake, so that results are due before
