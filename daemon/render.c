@@ -478,7 +478,7 @@ drive(struct job *j, const struct render_opts *o, uint64_t t0)
 {
 	struct engine *e = &j->engine;
 	uint64_t next_draw = t0, now;
-	unsigned late;
+	unsigned flushed;
 	int stopping = 0;
 
 	for (;;) {
@@ -502,7 +502,8 @@ drive(struct job *j, const struct render_opts *o, uint64_t t0)
 			stopping = 1;
 	}
 	/* Silence in, until the hidden latency's frames are out. */
-	for (late = 0; late < j->hidden && !stopping; late += j->block_frames) {
+	for (flushed = 0; flushed < j->hidden && !stopping;
+	    flushed += j->block_frames) {
 		offer_record_block(j);
 		engine_process(e, NULL, NULL, j->block_frames, 0);
 		recycle(j);

@@ -344,7 +344,8 @@ plan_levels(struct conv *c, unsigned frames)
 }
 
 /*
- * With hidden latency: one level of uniform partitions of p = D, in two
+ * With hidden latency: one level of uniform partitions of p = D for an IR
+ * of frames taps, starting at tap D of the shifted IR (its first), in two
  * twins that share the work by output channel, the first in process()
  * and the second in the background, so that a render's two threads
  * each take half.  Returns how many levels.
@@ -356,7 +357,7 @@ plan_twins(struct conv *c, unsigned frames)
 
 	a->c = c;
 	a->l = a->off = c->p;
-	a->cnt = (frames - c->p + c->p - 1) / c->p;
+	a->cnt = (frames + c->p - 1) / c->p;
 	a->slot = SLOT(c->p);
 	a->out1 = c->n;
 	if (c->n < 2)
@@ -508,14 +509,13 @@ conv_init(struct dsp_stage *st, const struct dsp_setup *s, char *err,
 	c->period = p;
 	p = c->p = p < CONV_HEAD ? p : CONV_HEAD;
 	if (s->hidden_latency) {
-		/* Level 0 in the engine's thread, the rest in the
-		   background: as if the period were D. */
+		/* No head: the level's partitions are D (see the top). */
 		p = c->p = c->shift = hidden_frames(s->ir_frames);
 		for (k = 0; k < st->in_channels; k++)
 			if (!(st->mask & (UINT32_C(1) << k)))
 				c->free_ch[c->nfree++] = (unsigned char)k;
 	}
-	c->nlev = c->shift > 0 ? plan_twins(c, c->shift + s->ir_frames) :
+	c->nlev = c->shift > 0 ? plan_twins(c, s->ir_frames) :
 	    plan_levels(c, s->ir_frames);
 	c->hlen = c->nlev > 0 ? c->lev[c->nlev - 1].l : 0;
 	c->seglen = SEGLEN(p);
