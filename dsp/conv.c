@@ -1106,8 +1106,43 @@ hidden_chunk(struct conv *c, const struct dsp_stage *st, const float *in,
 			out[(size_t)i * ch + st->act[a]] =
 			    (float)(tail[i] * g);
 	}
-	if (c->nfree > 0)
-		delay_free(c, in, out, ch, m);
+}
+
+static void frame_chunk(struct conv *c, const struct dsp_stage *st,
+    const float *in, float *out, unsigned m, size_t at) TP_REALTIME;
+
+/*
+ * conv_process's chunk of m frames, a frame at a time: the head's sum for
+ * each, and the gain's glide.  All of the chunk's input first: out may
+ * be in.
+ */
+static void
+frame_chunk(struct conv *c, const struct dsp_stage *st, const float *in,
+    float *out, unsigned m, size_t at)
+{
+	unsigned ch = st->in_channels, p = c->p, i, a, q;
+	float *seg, *h, y[DSP_MAX_CHANNELS];
+	double g;
+
+	for (a = 0; a < c->n; a++) {
+		seg = c->seg + (size_t)a * c->seglen + p + c->pos;
+		h = c->hist + (size_t)a * c->hlen + at;
+		for (i = 0; i < m; i++)
+			seg[i] = in[(size_t)i * ch + st->act[a]];
+		if (c->hlen > 0)
+			memcpy(h, seg, sizeof(float) * m);
+	}
+	for (i = 0; i < m; i++) {
+		for (a = 0; a < c->n; a++)
+			y[a] = c->tail[(size_t)a * p + c->pos + i];
+		for (q = 0; q < c->npaths && c->shift == 0; q++)
+			y[c->path[q].out] += head_dot(c->wide, c->head +
+			    (size_t)q * p, c->seg + (size_t)c->path[q].in *
+			    c->seglen + c->pos + i + 1, p);
+		g = dsp_ramp_next(&c->g);
+		for (a = 0; a < c->n; a++)
+			out[(size_t)i * ch + st->act[a]] = (float)(y[a] * g);
+	}
 }
 
 static void conv_process(struct dsp_stage *st, const float *in, float *out,
@@ -1118,50 +1153,22 @@ conv_process(struct dsp_stage *st, const float *in, float *out,
     unsigned frames)
 {
 	struct conv *c = st->state;
-	unsigned ch = st->in_channels, p = c->p, done = 0, m, i, a, q;
-	float *seg, *h, y[DSP_MAX_CHANNELS];
+	unsigned ch = st->in_channels, p = c->p, done = 0, m;
 	size_t at;
-	double g;
 
 	while (done < frames) {
 		m = frames - done;
 		if (m > p - c->pos)
 			m = p - c->pos;
-		/* All of the chunk's input first: out may be in.  The ring
-		   holds a whole number of p, so the chunk does not wrap. */
+		/* The ring holds a whole number of p: the chunk does not
+		   wrap. */
 		at = c->hlen > 0 ? (size_t)(c->t % c->hlen) : 0;
-		if (c->shift > 0 && c->g.left == 0) {
+		if (c->shift > 0 && c->g.left == 0)
 			hidden_chunk(c, st, in + (size_t)done * ch,
 			    out + (size_t)done * ch, m, at);
-			done += m;
-			c->pos += m;
-			c->t += m;
-			if (c->pos == p)
-				boundary(c);
-			continue;
-		}
-		for (a = 0; a < c->n; a++) {
-			seg = c->seg + (size_t)a * c->seglen + p + c->pos;
-			h = c->hist + (size_t)a * c->hlen + at;
-			for (i = 0; i < m; i++)
-				seg[i] = in[(size_t)(done + i) * ch +
-				    st->act[a]];
-			if (c->hlen > 0)
-				memcpy(h, seg, sizeof(float) * m);
-		}
-		for (i = 0; i < m; i++) {
-			for (a = 0; a < c->n; a++)
-				y[a] = c->tail[(size_t)a * p + c->pos + i];
-			for (q = 0; q < c->npaths && c->shift == 0; q++)
-				y[c->path[q].out] += head_dot(c->wide, c->head +
-				    (size_t)q * p, c->seg +
-				    (size_t)c->path[q].in * c->seglen +
-				    c->pos + i + 1, p);
-			g = dsp_ramp_next(&c->g);
-			for (a = 0; a < c->n; a++)
-				out[(size_t)(done + i) * ch + st->act[a]] =
-				    (float)(y[a] * g);
-		}
+		else
+			frame_chunk(c, st, in + (size_t)done * ch,
+			    out + (size_t)done * ch, m, at);
 		if (c->nfree > 0)
 			delay_free(c, in + (size_t)done * ch,
 			    out + (size_t)done * ch, ch, m);
