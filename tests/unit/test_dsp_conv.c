@@ -192,6 +192,13 @@ test_hidden_latency(void **state)
 	print_message("# channel 1 of 2, latency %u: largest error %g\n", d,
 	    worst);
 	assert_true(worst < 1e-5);
+	/* Again while the gain glides (a frame at a time): channel 0 is
+	   the input of d frames before, from the first run's last ones. */
+	assert_int_equal(dsp_stage_set(st, 0, -6), DSP_OK);
+	run(st, x, y, 2, 0);
+	for (n = 0; n < N; n++)
+		assert_true(y[(size_t)n * 2] == (n >= d ? x[(size_t)(n - d) * 2] :
+		    x[(size_t)(N - d + n) * 2]));
 	dsp_stage_del(st);
 }
 
