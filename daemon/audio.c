@@ -339,8 +339,12 @@ audio_no_clock(struct audio *a, uint64_t now, double speed)
 	char why[768];
 
 	snprintf(why, sizeof(why), "%s runs %.0f times faster than %g Hz: "
-	    "nothing clocks it; closed, next try in %.0f s", a->pa.device,
-	    speed, a->params.rate, (double)RETRY_MAX_NS / 1e9);
+	    "nothing clocks it; stopped and closed, next try in %.0f s",
+	    a->pa.device, speed, a->params.rate,
+	    (double)RETRY_MAX_NS / 1e9);
+	/* At once: the close, on the worker, can take seconds on a loaded
+	   machine while the stream's thread spins. */
+	engine_halt(a->engine);
 	a->no_clock = 1;
 	a->retry_delay_ns = RETRY_MAX_NS;
 	lost(a, now, why);

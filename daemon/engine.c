@@ -705,6 +705,19 @@ engine_stamp_reset(struct engine *e)
 	e->gap_stamps = 0;
 	e->stream_cycles = 0;
 	e->cycle_frames = e->cycle_ns = 0;
+	ck_pr_store_int(&e->halt, 0);
+}
+
+void
+engine_halt(struct engine *e)
+{
+	ck_pr_store_int(&e->halt, 1);
+}
+
+int
+engine_halted(const struct engine *e)
+{
+	return ck_pr_load_int(&e->halt);
 }
 
 /* A server cycle is over: its frames are the real period. */

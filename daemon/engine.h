@@ -214,6 +214,8 @@ struct engine {
 	uint64_t prev_start_ns;
 	int ftz_done;			/* denormals flushed on this thread */
 	int audio_tid;			/* ck_pr: the audio thread, for /proc */
+	int halt;			/* ck_pr: the backend is to stop calling
+					   (engine_halt) */
 	int in_episode;
 	float last_load;
 	uint32_t stage_ns[ENGINE_MAX_STAGES];
@@ -265,10 +267,19 @@ void engine_process(struct engine *e, const float *in, float *out,
 void engine_stamp(struct engine *e, double now_s, double out_s) TP_REALTIME;
 
 /*
- * Forgets the server's clock: a new stream starts from a new time base.
- * Control side, while no callback runs.
+ * Forgets the server's clock and any halt: a new stream starts from a new
+ * time base.  Control side, while no callback runs.
  */
 void engine_stamp_reset(struct engine *e);
+
+/*
+ * Asks the backend to stop calling at its next callback (a device nothing
+ * clocks, which would burn a core until its close is done): the callback
+ * then returns paAbort.  Control side; engine_halted() is the audio
+ * side's read.
+ */
+void engine_halt(struct engine *e);
+int engine_halted(const struct engine *e) TP_REALTIME;
 
 /*
  * Control-side senders.  Each takes a message from the pool, stamps it and

@@ -76,6 +76,8 @@ callback(const void *in, void *out, unsigned long frames,
 	uint32_t status = 0;
 	unsigned long n;
 
+	if (engine_halted(e))
+		return paAbort;
 	engine_stamp(e, t->currentTime, t->outputBufferDacTime);
 	if (flags & paOutputUnderflow)
 		status |= ENGINE_CAUSE_OUTPUT_UNDERFLOW;

@@ -2,10 +2,30 @@
  * PortAudio open and close off the control thread; see paworker.h.
  */
 #include <ck_pr.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include "daemon/paworker.h"
 #include "rtpool/rtclock.h"
+
+/*
+ * TEST ONLY: TIDEPOOL_TEST_CLOSE_DELAY_MS holds each close that long, as
+ * a loaded machine does while a clockless stream's thread spins, so that
+ * tests/integration/noclock.sh can see the stream stop before its close.
+ */
+static void
+close_delay(void)
+{
+	const char *v = getenv("TIDEPOOL_TEST_CLOSE_DELAY_MS");
+	long ms = v != NULL ? strtol(v, NULL, 10) : 0;
+	struct timespec ts;
+
+	if (ms <= 0 || ms > 10000)
+		return;
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = ms % 1000 * 1000000L;
+	nanosleep(&ts, NULL);
+}
 
 static void *
 run(void *arg)
@@ -18,8 +38,10 @@ run(void *arg)
 	else {
 		if (w->job == PAWORKER_STOP)
 			paudio_stop(w->pa);
-		else
+		else {
+			close_delay();
 			paudio_close(w->pa);
+		}
 		w->result = 0;
 	}
 	/* Publishes result and err with it. */
