@@ -208,6 +208,7 @@ writer_main(void *arg)
 	struct job *j = arg;
 	struct engine_block *b;
 	uint64_t written = 0, n, total, skip = j->hidden, s;
+	const float *x;
 	int done = 0;
 
 	io_thread_policy();
@@ -221,17 +222,15 @@ writer_main(void *arg)
 			s = n < skip ? n : skip;
 			skip -= s;
 			n -= s;
+			x = b->data + (size_t)s * j->out_channels;
 			/* The output ends where the input did. */
 			total = ck_pr_load_64(&j->total_frames);
 			if (written + n > total)
 				n = total - written;
 			if (n > 0)
-				measure(j, b->data + (size_t)s *
-				    j->out_channels, (size_t)n *
-				    j->out_channels);
+				measure(j, x, (size_t)n * j->out_channels);
 			if (n > 0 && !ck_pr_load_int(&j->failed) &&
-			    sfout_write(j->out, b->data + (size_t)s *
-			    j->out_channels, n, j->writer_err,
+			    sfout_write(j->out, x, n, j->writer_err,
 			    sizeof(j->writer_err)) != 0)
 				ck_pr_store_int(&j->failed, 1);
 			written += n;
@@ -469,6 +468,16 @@ draw_progress(const struct job *j, uint64_t frames, double elapsed)
 		fprintf(stderr, "\r%7.1f s  %6.1fx realtime ", secs, speed);
 }
 
+/* One period with the feed at its end (silence in), its record handed on. */
+static void
+silent_period(struct job *j)
+{
+	offer_record_block(j);
+	engine_process(&j->engine, NULL, NULL, j->block_frames, 0);
+	recycle(j);
+	sem_post(&j->rec_ready);
+}
+
 /*
  * The engine loop: for each block the reader hands over, as many periods
  * as it holds; until the feed's END block has been processed.
@@ -503,18 +512,11 @@ drive(struct job *j, const struct render_opts *o, uint64_t t0)
 	}
 	/* Silence in, until the hidden latency's frames are out. */
 	for (flushed = 0; flushed < j->hidden && !stopping;
-	    flushed += j->block_frames) {
-		offer_record_block(j);
-		engine_process(e, NULL, NULL, j->block_frames, 0);
-		recycle(j);
-		sem_post(&j->rec_ready);
-	}
+	    flushed += j->block_frames)
+		silent_period(j);
 	/* The stop message flushes the last, partial record block. */
 	engine_send_record(e, 0, GEN);
-	offer_record_block(j);
-	engine_process(e, NULL, NULL, j->block_frames, 0);
-	recycle(j);
-	sem_post(&j->rec_ready);
+	silent_period(j);
 	if (o->progress)
 		fprintf(stderr, "\r%72s\r", "");
 }

@@ -52,34 +52,32 @@ CONF
 # Measured 2026-12-02 (live partitions): -145.9 (65,536 taps) to -163.8
 # dBFS (7 taps); 1 tap is exact.  2026-12-08, the render's own: -147.5
 # (4,096 and 65,536 taps) to -157.2 (7).  The issue's bar: -140.
+# conv_ok WHAT RATE TAPS IR_CHANNELS PERIOD NORMALIZE: conv, and one
+# check that the residual is at most -140 dBFS.
+conv_ok() {
+	what=$1; shift
+	conv "$@"; set -- $res
+	below "$1" -140
+	check $? "$how: $what $1 dBFS <= -140"
+}
 for RFLAGS in --live-partitions ""; do
 	how=${RFLAGS:-"hidden latency"}
 	for taps in 1 7 64 65 4096 65536; do
-		conv 48000 $taps 1 256 none
-		set -- $res
-		below "$1" -140
-		check $? "$how: $taps taps, one IR for both channels, partition 256: residual $1 dBFS <= -140"
+		conv_ok "$taps taps, one IR for both channels, partition 256: residual" \
+		    48000 $taps 1 256 none
 	done
-	conv 48000 65 2 64 none; set -- $res
-	below "$1" -140
-	check $? "$how: 65 taps, one IR channel per channel, partition 64: $1 dBFS <= -140"
-	conv 48000 4096 4 64 none; set -- $res
-	below "$1" -140
-	check $? "$how: 4096 taps, true stereo (LL LR RL RR), partition 64: $1 dBFS <= -140"
-	conv 44100 4096 2 256 none; set -- $res
-	below "$1" -140
-	check $? "$how: 4096 taps per channel at 44.1 kHz: $1 dBFS <= -140"
-	conv 48000 4096 2 256 energy; set -- $res
-	below "$1" -140
-	check $? "$how: normalize = energy: $1 dBFS <= -140"
+	conv_ok "65 taps, one IR channel per channel, partition 64:" \
+	    48000 65 2 64 none
+	conv_ok "4096 taps, true stereo (LL LR RL RR), partition 64:" \
+	    48000 4096 4 64 none
+	conv_ok "4096 taps per channel at 44.1 kHz:" 44100 4096 2 256 none
+	conv_ok "normalize = energy:" 48000 4096 2 256 energy
 	# Peak-normalized, this IR is loud (+27 dBFS peaks): the bar is
 	# against the output's level, where the others' are at -137 to -140.
 	conv 48000 4096 1 256 peak; set -- $res
 	below "$2" -120
 	check $? "$how: normalize = peak: $2 dB against the output's level <= -120"
-	conv 48000 262144 1 1024 none; set -- $res
-	below "$1" -140
-	check $? "$how: 262,144 taps, partition 1024: $1 dBFS <= -140"
+	conv_ok "262,144 taps, partition 1024:" 48000 262144 1 1024 none
 done
 RFLAGS=
 # Which the render ran, as its summary says.

@@ -38,13 +38,13 @@ check $? "metrics: tidepool_no_clock 1, tidepool_up 0"
 # still (2 s: without the stop it would run on for the close's 3), then
 # watch a whole second.
 still() {
-	s0=$(json_get "$(ctl --json status)" callbacks)
+	s0=$(callbacks)
 	sleep 0.3
-	[ "$s0" = "$(json_get "$(ctl --json status)" callbacks)" ]
+	[ "$s0" = "$(callbacks)" ]
 }
 wait_for 2 still
 check $? "the callbacks stop"
-c0=$(json_get "$(ctl --json status)" callbacks)
+c0=$(callbacks)
 sleep 1
 st=$(ctl --json status)
 c1=$(json_get "$st" callbacks)
