@@ -31,10 +31,13 @@ m=$(stat -c '%a' "$T/control.sock")
 check $? "with a monitor group the socket is open to all (the daemon checks who): $m"
 chmod 0711 "$T"
 chmod 0644 "$T/in.wav"
+# The test users run a copy in $T: the checkout may sit under a folder
+# they cannot enter (a clone in a mktemp -d folder, mode 0700).
+cp "$BIN/tidepoolctl" "$T/tidepoolctl" && chmod 0755 "$T/tidepoolctl"
 
 as() {	# as USER COMMAND...: tidepoolctl as USER, with USER's groups
 	u=$1; shift
-	runuser -u "$u" -- "$BIN/tidepoolctl" -s "$T/control.sock" "$@"
+	runuser -u "$u" -- "$T/tidepoolctl" -s "$T/control.sock" "$@"
 }
 refused() {	# refused USER COMMAND...: fails with permission denied
 	out=$(as "$@" 2>&1)
