@@ -24,8 +24,11 @@
  * magazines exists: enough for every block plus two per thread slot and
  * its spares; when there is no empty one to take, a put goes to the stack
  * of blocks.  A slot keeps up to SPARES empty magazines it emptied, for
- * its next full one: a thread taking and giving back bursts longer than
- * two magazines then makes one depot exchange per magazine, not two.
+ * its next full one, and up to p->stash full ones it filled, for its next
+ * empty one: a thread taking and giving back bursts of up to 2 + stash
+ * magazines then stays off the depot, whose tops every core writes (each
+ * exchange there cost a cache miss per compare-and-swap when two threads
+ * burst at once).
  *
  * The top tier: a thread's slot, claimed with a compare-and-swap on its
  * first use of the pool, holds two magazines, `loaded` and `prev`; a
@@ -45,10 +48,10 @@
  * The low-water mark: at every slow-path event (a magazine swapped, a block
  * stacked or unstacked) the thread lowers min_free to what the stack and
  * the depot hold plus the lowest its own magazines held since its last
- * event (prev's count, fixed between events, and the lowest count of
- * loaded, kept in the magazine by every get), counting other threads'
- * magazines as empty: a figure never above
- * the free count of some moment since that event, and, with one thread,
+ * event (prev's count and its stash's, fixed between events, and the
+ * lowest count of loaded, kept in the magazine by every get), counting
+ * other threads' magazines as empty: a figure never above the free count
+ * of some moment since that event, and, with one thread,
  * the exact low.  rtpool_stats() adds the same, over all threads, for the
  * time since their last events.
  *
@@ -84,13 +87,14 @@ struct rtpool_mag {
 #define SPARES 8
 
 struct rtpool_slot {
-	uint32_t owner;		/* 0: free; 1: a thread's (claimed by CAS) */
+	/* Whole lines: two threads' slots never share one. */
+	_Alignas(RTPOOL_ALIGN) uint32_t owner;	/* 0: free; 1: claimed (CAS) */
 	uint32_t nspare;	/* owner only: empty magazines in spare[] */
 	struct rtpool_mag *loaded;	/* the owner writes, others read */
 	struct rtpool_mag *prev;	/* the same; never NULL while owned */
 	uint32_t spare[SPARES];	/* owner only: their indices */
-	char pad_[RTPOOL_ALIGN - (2 + SPARES) * sizeof(uint32_t) -
-	    2 * sizeof(struct rtpool_mag *)];
+	uint32_t nstash;	/* full magazines in stash[]: others read */
+	uint32_t stash[RTPOOL_STASH];	/* owner only: their indices */
 };
 
 /* A thread's view of one pool: its slot there, and the loaded magazine. */
@@ -318,7 +322,8 @@ note_low(struct rtpool *p, const struct rtpool_slot *s)
 	uint64_t n = stack_count(p) + depot_count(p);
 
 	if (s != NULL)
-		n += s->loaded->low + s->prev->count;
+		n += s->loaded->low + s->prev->count +
+		    (uint64_t)s->nstash * p->mag;
 	lower_min(p, n);
 }
 
@@ -335,6 +340,37 @@ set_mags(struct tls_entry *e, struct rtpool_slot *s,
 	ck_pr_store_ptr(&s->loaded, loaded);
 	ck_pr_store_ptr(&s->prev, prev);
 	e->mag = loaded;
+}
+
+/*
+ * A full magazine for the slot's owner: from its stash, where nobody else
+ * looks (no atomic, no line another core writes), else from the depot;
+ * NULL if neither has one.
+ */
+static struct rtpool_mag *
+full_take(struct rtpool *p, struct rtpool_slot *s)
+{
+	uint32_t n = s->nstash;
+
+	if (n == 0)
+		return depot_pop(p, &p->full);
+	/* Relaxed: others read nstash only for statistics. */
+	ck_pr_store_32(&s->nstash, n - 1);
+	return &p->mags[s->stash[n - 1]];
+}
+
+/* Puts full magazine m in the slot's stash if it has room, else the depot. */
+static void
+full_give(struct rtpool *p, struct rtpool_slot *s, struct rtpool_mag *m)
+{
+	uint32_t n = s->nstash;
+
+	if (n == p->stash) {
+		depot_push(p, &p->full, m);
+		return;
+	}
+	s->stash[n] = (uint32_t)(m - p->mags);
+	ck_pr_store_32(&s->nstash, n + 1);
 }
 
 /*
@@ -426,6 +462,7 @@ my_slot(struct rtpool *p, struct tls_entry *e) TP_REALTIME
 			return NULL;
 		}
 		s->nspare = 0;
+		ck_pr_store_32(&s->nstash, 0);
 		set_mags(e, s, a, b);
 		e->serial = p->serial;
 		e->slot = s;
@@ -445,6 +482,8 @@ slot_return(struct rtpool *p, struct rtpool_slot *s)
 	note_low(p, s);
 	while (s->nspare > 0)
 		depot_push(p, &p->empty, &p->mags[s->spare[--s->nspare]]);
+	while (s->nstash > 0)
+		depot_push(p, &p->full, full_take(p, s));
 	for (k = 0; k < 2; k++) {
 		if (m[k]->count != 0)
 			depot_push(p, &p->full, m[k]);
@@ -573,6 +612,13 @@ rtpool_init(struct rtpool *p, size_t block_size, size_t nblocks)
 	p->inverse = inverse(bs >> p->shift);
 	p->id = id;
 	p->mag = id != 0 ? RTPOOL_MAG : 0;
+	/*
+	 * A quarter of the pool's magazines at most in one thread's stash,
+	 * so that one thread's bursts cannot strand much of a small pool.
+	 */
+	p->stash = id != 0 ? (unsigned)(nblocks / RTPOOL_MAG / 4) : 0;
+	if (p->stash > RTPOOL_STASH)
+		p->stash = RTPOOL_STASH;
 	p->nmags = (unsigned)nmags;
 	/*
 	 * Plain stores: no other thread may see p before rtpool_init()
@@ -651,8 +697,7 @@ get_slow(struct rtpool *p) TP_REALTIME
 	note_low(p, s);
 	if (s != NULL) {
 		prev = s->prev;
-		if (prev->count == 0 &&
-		    (m = depot_pop(p, &p->full)) != NULL) {
+		if (prev->count == 0 && (m = full_take(p, s)) != NULL) {
 			if (s->nspare < SPARES)
 				s->spare[s->nspare++] =
 				    (uint32_t)(prev - p->mags);
@@ -718,7 +763,7 @@ put_slow(struct rtpool *p, uint32_t i) TP_REALTIME
 		if (prev->count == p->mag && ((m = s->nspare > 0 ?
 		    &p->mags[s->spare[--s->nspare]] : NULL) != NULL ||
 		    (m = depot_pop(p, &p->empty)) != NULL)) {
-			depot_push(p, &p->full, prev);
+			full_give(p, s, prev);
 			prev = m;
 		}
 		if (prev->count < p->mag) {
@@ -783,7 +828,7 @@ rtpool_stats(const struct rtpool *p, struct rtpool_stats *out)
 	base = stack_count(p) + depot_count(p);
 	for (k = 0; p->slots != NULL && k < RTPOOL_THREADS; k++) {
 		struct rtpool_mag *l, *v;
-		uint32_t pc;
+		uint64_t pc;
 
 		if (ck_pr_load_32(&p->slots[k].owner) == 0)
 			continue;
@@ -793,7 +838,9 @@ rtpool_stats(const struct rtpool *p, struct rtpool_stats *out)
 		if (l == NULL || v == NULL)
 			continue;
 		threads++;
-		pc = ck_pr_load_32(&v->count);
+		/* Stashed magazines are full: prev's count and theirs. */
+		pc = ck_pr_load_32(&v->count) +
+		    (uint64_t)ck_pr_load_32(&p->slots[k].nstash) * p->mag;
 		held += ck_pr_load_32(&l->count) + pc;
 		low += ck_pr_load_32(&l->low) + pc;
 	}
@@ -807,9 +854,10 @@ rtpool_stats(const struct rtpool *p, struct rtpool_stats *out)
 	out->double_returns = ck_pr_load_64(&p->double_returns);
 	out->locked = p->locked;
 	out->magazine = p->mag;
+	out->stash = p->stash;
 	out->threads = threads;
 	out->cached = (size_t)held;
-	out->cache_bound = (size_t)2 * p->mag * threads;
+	out->cache_bound = (size_t)(2 + p->stash) * p->mag * threads;
 }
 
 void
@@ -958,7 +1006,7 @@ rtpool_check(const struct rtpool *p, size_t *nfree)
 			if (s->owner == 0)
 				continue;
 			if (s->loaded == NULL || s->prev == NULL ||
-			    s->nspare > SPARES ||
+			    s->nspare > SPARES || s->nstash > p->stash ||
 			    where[s->loaded - p->mags]++ ||
 			    where[s->prev - p->mags]++ ||
 			    !check_mag(p, s->loaded, seen, &n) ||
@@ -968,6 +1016,13 @@ rtpool_check(const struct rtpool *p, size_t *nfree)
 				if (s->spare[i] >= p->nmags ||
 				    where[s->spare[i]]++ ||
 				    p->mags[s->spare[i]].count != 0)
+					ok = 0;
+			for (i = 0; ok && i < s->nstash; i++)
+				if (s->stash[i] >= p->nmags ||
+				    where[s->stash[i]]++ ||
+				    p->mags[s->stash[i]].count != p->mag ||
+				    !check_mag(p, &p->mags[s->stash[i]], seen,
+				    &n))
 					ok = 0;
 		}
 		/* Every magazine somewhere, once. */

@@ -8,9 +8,12 @@
  * it (RTPOOL_MAG blocks each at most): rtpool_get() and rtpool_put() take
  * from and add to them with plain loads and stores, no locked instruction.
  * Only when both are empty (a get) or full (a put) does the thread swap a
- * magazine with the depot, two lock-free stacks of magazines (loaded and
- * empty), with one compare-and-swap each way; below the depot a lock-free
- * stack of single blocks takes what no magazine can.  Magazines, the depot
+ * magazine: first with its own stash of full ones (up to RTPOOL_STASH,
+ * as tcmalloc's thread cache grows to a thread's bursts: a burst that
+ * fits never touches a line another core writes), else with the depot,
+ * two lock-free stacks of magazines (loaded and empty), with one
+ * compare-and-swap each way; below the depot a lock-free stack of single
+ * blocks takes what no magazine can.  Magazines, the depot
  * and the per-thread slots are all in the pool's mapping: nothing
  * allocates after rtpool_init().  A lock-free call can take a few retries
  * under contention, but never blocks, sleeps, allocates or enters the
@@ -27,13 +30,13 @@
  * reader can see the bound):
  *  - a get returns NULL when its own magazines, the depot and the stack of
  *    blocks are all empty, even if other threads' magazines still hold free
- *    blocks: at most cache_bound - 2 * magazine of them.  One thread alone
- *    never sees that.  A caller that counts on a get succeeding because it
+ *    blocks: at most (threads - 1) * (2 + stash) * magazine of them, the
+ *    others' share of cache_bound.  One thread alone never sees that.  A caller that counts on a get succeeding because it
  *    knows a block is free somewhere (a quota shared between threads) must
  *    use a pool small enough to have no magazines;
  *  - min_free is never above the true low-water mark and is exact while one
- *    thread gets and puts; with more, it may read low by up to
- *    cache_bound - 2 * magazine;
+ *    thread gets and puts; with more, it may read low by up to that same
+ *    share;
  *  - a block put twice is refused when the two puts are ordered (the same
  *    thread, or a hand-over between them); two puts of one block racing in
  *    two threads may both be taken, as a stale pointer always could be.
@@ -73,6 +76,12 @@ enum rtpool_block_state {
 #define RTPOOL_ALIGN 64
 /* Blocks per magazine. */
 #define RTPOOL_MAG 64
+/*
+ * Full magazines a thread may keep beyond its two (a quarter of the pool's
+ * magazines at most): a burst of up to (2 + RTPOOL_STASH) magazines taken
+ * and given back then never leaves the thread.
+ */
+#define RTPOOL_STASH 4
 /* Pools smaller than this have no magazines (see the top of this file). */
 #define RTPOOL_MAG_MIN_BLOCKS (4 * RTPOOL_MAG)
 /* Threads that can hold magazines of one pool at once; others go without. */
@@ -94,6 +103,7 @@ struct rtpool {
 	unsigned shift;		/* trailing zero bits of block_size */
 	unsigned id;		/* slot in the per-thread table; 0: none */
 	unsigned mag;		/* blocks per magazine; 0: no magazines */
+	unsigned stash;		/* full magazines a slot may keep */
 	unsigned nmags;		/* magazines in the mapping */
 	uint64_t *links;	/* of a free block: depth << 32 | next link */
 	struct rtpool_mag *mags;	/* nmags of them */
@@ -125,10 +135,13 @@ struct rtpool_stats {
 	uint64_t double_returns;	/* puts refused as RTPOOL_EDOUBLE */
 	int locked;		/* 1: mlock()ed; 0: it may page-fault */
 	unsigned magazine;	/* blocks per magazine; 0: no magazines */
+	unsigned stash;		/* full magazines a thread may keep beyond */
+				/* its two: min(RTPOOL_STASH, blocks / */
+				/* magazine / 4) */
 	unsigned threads;	/* threads holding magazines of it now */
 	size_t cached;		/* of free_now, in threads' magazines */
 	size_t cache_bound;	/* most those magazines can hold: */
-				/* 2 * magazine * threads (see the top) */
+				/* (2 + stash) * magazine * threads */
 };
 
 /*

@@ -42,8 +42,9 @@
 #define FREE_MARK UINT64_C(0xf4eef4eef4eef4ee)
 
 #define M_THREADS (RTPOOL_THREADS + 4)	/* some without a slot */
-#define M_BLOCKS 1024		/* magazines: >= RTPOOL_MAG_MIN_BLOCKS */
-#define M_MAXHOLD (2 * RTPOOL_MAG + 16)	/* longer than two magazines */
+#define M_BLOCKS 4096		/* magazines: >= RTPOOL_MAG_MIN_BLOCKS */
+/* Longer than a thread's two magazines and its whole stash. */
+#define M_MAXHOLD ((2 + RTPOOL_STASH) * RTPOOL_MAG + 16)
 #define M_GENERATIONS 4		/* each worker is replaced this often */
 #define MAILBOX 64
 

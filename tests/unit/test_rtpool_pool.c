@@ -404,7 +404,9 @@ test_magazine_one_thread(void **state)
 	rtpool_stats(&p, &st);
 	assert_int_equal(st.threads, 1);
 	assert_int_equal(st.cached, RTPOOL_MAG - 1);
-	assert_int_equal(st.cache_bound, 2 * RTPOOL_MAG);
+	/* 16 magazines of blocks: a quarter of them, 4, in a stash. */
+	assert_int_equal(st.stash, 4);
+	assert_int_equal(st.cache_bound, (2 + 4) * RTPOOL_MAG);
 	assert_int_equal(st.free_now, MAGPOOL - 1);
 	assert_int_equal(st.min_free, MAGPOOL - 1);
 	/* Fresh magazines hand blocks out in order, across the depot too. */
@@ -460,13 +462,77 @@ test_magazine_one_thread(void **state)
 	rtpool_done(&p);
 }
 
+/*
+ * A burst of up to 2 + stash magazines, taken and given back, stays in the
+ * thread: the depot is left as it was.  A longer one leaves the rest there.
+ */
+static void
+test_magazine_stash(void **state)
+{
+	static void *b[MAGPOOL];
+	struct rtpool p;
+	struct rtpool_stats st;
+	size_t i, nfree;
+
+	(void)state;
+	assert_int_equal(rtpool_init(&p, 64, MAGPOOL), RTPOOL_OK);
+	for (i = 0; i < 5 * RTPOOL_MAG; i++)
+		assert_non_null(b[i] = rtpool_get(&p));
+	for (i = 0; i < 5 * RTPOOL_MAG; i++)
+		assert_int_equal(rtpool_put(&p, b[i]), RTPOOL_OK);
+	rtpool_stats(&p, &st);
+	assert_int_equal(st.cached, 5 * RTPOOL_MAG);
+	assert_int_equal(st.free_now, MAGPOOL);
+	assert_int_equal(rtpool_check(&p, &nfree), RTPOOL_OK);
+	assert_int_equal(nfree, MAGPOOL);
+	/* The low-water mark counts the stash: exact, one thread alone. */
+	rtpool_stats_reset(&p);
+	for (i = 0; i < 2 * RTPOOL_MAG + 2; i++)
+		assert_non_null(b[i] = rtpool_get(&p));
+	for (i = 0; i < 2 * RTPOOL_MAG + 2; i++)
+		assert_int_equal(rtpool_put(&p, b[i]), RTPOOL_OK);
+	rtpool_stats(&p, &st);
+	assert_int_equal(st.min_free, MAGPOOL - 2 * RTPOOL_MAG - 2);
+	/* Seven magazines: the thread keeps six, its bound, and no more. */
+	for (i = 0; i < 7 * RTPOOL_MAG; i++)
+		assert_non_null(b[i] = rtpool_get(&p));
+	rtpool_stats(&p, &st);
+	assert_int_equal(st.min_free, MAGPOOL - 7 * RTPOOL_MAG);
+	for (i = 0; i < 7 * RTPOOL_MAG; i++)
+		assert_int_equal(rtpool_put(&p, b[i]), RTPOOL_OK);
+	rtpool_stats(&p, &st);
+	assert_int_equal(st.cached, st.cache_bound);
+	assert_int_equal(st.cached, (2 + 4) * RTPOOL_MAG);
+	assert_int_equal(st.min_free, MAGPOOL - 7 * RTPOOL_MAG);
+	assert_int_equal(rtpool_check(&p, &nfree), RTPOOL_OK);
+	assert_int_equal(nfree, MAGPOOL);
+	/* Every block still reachable by this thread, each once. */
+	take_all(&p, b, MAGPOOL);
+	assert_null(rtpool_get(&p));
+	for (i = 0; i < MAGPOOL; i++)
+		assert_int_equal(rtpool_put(&p, b[i]), RTPOOL_OK);
+	rtpool_done(&p);
+	/* A pool of 4 magazines' blocks: a stash of one, at most 3 held. */
+	assert_int_equal(rtpool_init(&p, 64, RTPOOL_MAG_MIN_BLOCKS),
+	    RTPOOL_OK);
+	take_all(&p, b, RTPOOL_MAG_MIN_BLOCKS);
+	for (i = 0; i < RTPOOL_MAG_MIN_BLOCKS; i++)
+		assert_int_equal(rtpool_put(&p, b[i]), RTPOOL_OK);
+	rtpool_stats(&p, &st);
+	assert_int_equal(st.stash, 1);
+	assert_int_equal(st.cached, 3 * RTPOOL_MAG);
+	assert_int_equal(rtpool_check(&p, &nfree), RTPOOL_OK);
+	assert_int_equal(nfree, RTPOOL_MAG_MIN_BLOCKS);
+	rtpool_done(&p);
+}
+
 /* A second thread in step with the test. */
 struct helper {
 	struct rtpool *p;
 	sem_t go, done;
 	int step;		/* what to do next */
 	size_t n;		/* blocks in b[] */
-	void *b[200];
+	void *b[300];
 };
 
 static void *
@@ -478,10 +544,10 @@ helper_main(void *arg)
 	for (;;) {
 		sem_wait(&h->go);
 		switch (h->step) {
-		case 1:	/* take 100, give back 90: ~58 stay in its magazines */
-			for (i = 0; i < 100; i++)
+		case 1:	/* take 300, give back 290: its stash holds some */
+			for (i = 0; i < 300; i++)
 				h->b[i] = rtpool_get(h->p);
-			for (i = 10; i < 100; i++)
+			for (i = 10; i < 300; i++)
 				(void)rtpool_put(h->p, h->b[i]);
 			h->n = 10;
 			break;
@@ -516,9 +582,10 @@ test_magazine_bound_and_exit(void **state)
 	rtpool_stats(&p, &st);
 	assert_int_equal(st.threads, 1);
 	assert_int_equal(st.free_now, MAGPOOL - 10);
-	assert_true(st.cached > 0);
+	/* More than its two magazines hold: the stash keeps the rest. */
+	assert_true(st.cached > 2 * RTPOOL_MAG);
 	assert_true(st.cached <= st.cache_bound);
-	assert_int_equal(st.cache_bound, 2 * RTPOOL_MAG);
+	assert_int_equal(st.cache_bound, (2 + 4) * RTPOOL_MAG);
 	/*
 	 * This thread can take everything but what the other's magazines
 	 * hold: exactly `cached` blocks, within the stated bound.
@@ -619,6 +686,7 @@ main(void)
 		cmocka_unit_test(test_rounding_and_limits),
 		cmocka_unit_test(test_strerror),
 		cmocka_unit_test(test_magazine_one_thread),
+		cmocka_unit_test(test_magazine_stash),
 		cmocka_unit_test(test_magazine_bound_and_exit),
 		cmocka_unit_test(test_magazine_pools_run_out),
 #if !MLOCK_IS_FAKE
