@@ -311,6 +311,15 @@ pools_json(const struct engine_stats *d, const struct stats_context *c,
 	cJSON_AddNumberToObject(x, "free", (double)c->pool.free_now);
 	cJSON_AddNumberToObject(x, "min_free", (double)c->pool.min_free);
 	cJSON_AddNumberToObject(x, "exhausted", (double)c->pool.exhausted);
+	/*
+	 * Of free, what threads' magazines hold, and the most they can: how
+	 * far a failed get and min_free can be from the whole pool's truth
+	 * (rtpool.h).  The daemon's pool is the control thread's alone, so
+	 * the figures are exact; these say so rather than ask for trust.
+	 */
+	cJSON_AddNumberToObject(x, "threads", (double)c->pool.threads);
+	cJSON_AddNumberToObject(x, "cached", (double)c->pool.cached);
+	cJSON_AddNumberToObject(x, "cache_bound", (double)c->pool.cache_bound);
 	cJSON_AddBoolToObject(x, "locked", c->pool.locked);
 
 	x = cJSON_AddObjectToObject(o, "messages");

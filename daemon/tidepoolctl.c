@@ -290,8 +290,10 @@ print_stats(const cJSON *r)
 	    "(%.0f blocks)\n", num(x, "late_partition"),
 	    num(x, "late_partitions"));
 	x = obj(r, "pool");
-	printf("pool: %.0f blocks of %.0f bytes, %.0f free, lowest %.0f, "
-	    "%s\n", num(x, "blocks"), num(x, "block_bytes"), num(x, "free"),
+	printf("pool: %.0f blocks of %.0f bytes, %.0f free (%.0f cached in "
+	    "%.0f threads, at most %.0f), lowest %.0f, %s\n",
+	    num(x, "blocks"), num(x, "block_bytes"), num(x, "free"),
+	    num(x, "cached"), num(x, "threads"), num(x, "cache_bound"),
 	    num(x, "min_free"), cJSON_IsTrue(obj(x, "locked")) ? "locked" :
 	    "NOT locked");
 	x = obj(r, "page_faults");

@@ -101,8 +101,9 @@ rig_up(void **state)
 	assert_non_null(r->cfg);
 	chain = chainbuild_new(r->cfg, RATE, 2, PERIOD, err, sizeof(err));
 	assert_non_null(chain);
+	/* Enough blocks for magazines: stats reports what they hold. */
 	assert_int_equal(rtpool_init(&r->blocks, sizeof(struct engine_block) +
-	    sizeof(float) * 1024 * 2, 8), RTPOOL_OK);
+	    sizeof(float) * 1024 * 2, RTPOOL_MAG_MIN_BLOCKS), RTPOOL_OK);
 	assert_int_equal(rtmsgpool_init(&r->msgs, 16), RTPOOL_OK);
 	memset(&es, 0, sizeof(es));
 	es.rate = RATE;
@@ -340,15 +341,30 @@ static void
 test_reports_take_a_snapshot(void **state)
 {
 	struct rig *r = *state;
+	const cJSON *pool;
 	size_t n;
+	void *b;
 
 	run(r, 1, "status");
 	assert_true(ok(r));
 	assert_string_equal(cJSON_GetObjectItem(r->reply.json,
 	    "state")->valuestring, "running");
+	/* A block taken here: this thread's magazine holds the rest of it. */
+	b = rtpool_get(&r->blocks);
+	assert_non_null(b);
 	run(r, 1, "stats");
 	assert_true(ok(r));
 	assert_int_equal(r->snapshots, 2);
+	pool = cJSON_GetObjectItem(r->reply.json, "pool");
+	assert_int_equal(cJSON_GetObjectItem(pool, "threads")->valuedouble, 1);
+	assert_int_equal(cJSON_GetObjectItem(pool, "cached")->valuedouble,
+	    RTPOOL_MAG - 1);
+	/* 256 blocks: two magazines and a stash of one. */
+	assert_int_equal(cJSON_GetObjectItem(pool, "cache_bound")->valuedouble,
+	    3 * RTPOOL_MAG);
+	assert_int_equal(cJSON_GetObjectItem(pool, "free")->valuedouble,
+	    RTPOOL_MAG_MIN_BLOCKS - 1);
+	assert_int_equal(rtpool_put(&r->blocks, b), RTPOOL_OK);
 	run(r, 1, "metrics");
 	assert_null(r->reply.json);
 	assert_non_null(r->reply.text);
