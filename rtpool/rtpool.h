@@ -31,9 +31,10 @@
  *  - a get returns NULL when its own magazines, the depot and the stack of
  *    blocks are all empty, even if other threads' magazines still hold free
  *    blocks: at most (threads - 1) * (2 + stash) * magazine of them, the
- *    others' share of cache_bound.  One thread alone never sees that.  A caller that counts on a get succeeding because it
- *    knows a block is free somewhere (a quota shared between threads) must
- *    use a pool small enough to have no magazines;
+ *    others' share of cache_bound.  One thread alone never sees that.  A
+ *    caller that counts on a get succeeding because it knows a block is
+ *    free somewhere (a quota shared between threads) must use a pool small
+ *    enough to have no magazines;
  *  - min_free is never above the true low-water mark and is exact while one
  *    thread gets and puts; with more, it may read low by up to that same
  *    share;
