@@ -80,8 +80,15 @@
 
 enum kind { K_NONE, K_POOL, K_MSG, K_MALLOC };
 
-static unsigned churn_stop, churn_ready;
-static uint64_t churn_passes;
+/*
+ * The neighbour's flags, written on each of its passes, on lines of their
+ * own (two, for the adjacent-line prefetcher): beside the globals the
+ * timing loop reads on every pair (kind, the pool) they made it miss.
+ */
+static struct {
+	_Alignas(128) unsigned stop, ready;
+	uint64_t passes;
+} neighbour;
 
 /* What every timing thread shares. */
 static enum kind kind;
@@ -203,12 +210,13 @@ churn(void *arg)
 
 	pin(1);
 	/* Relaxed flag polls: they order nothing but the loop's end. */
-	while (!ck_pr_load_uint(&churn_stop)) {
+	while (!ck_pr_load_uint(&neighbour.stop)) {
 		for (i = 0; i < CHURN_BYTES; i += 64)
 			buf[i] = (unsigned char)(buf[i] + 1);
 		/* Single writer, relaxed: the count is only reported. */
-		ck_pr_store_64(&churn_passes, ck_pr_load_64(&churn_passes) + 1);
-		ck_pr_store_uint(&churn_ready, 1);
+		ck_pr_store_64(&neighbour.passes,
+		    ck_pr_load_64(&neighbour.passes) + 1);
+		ck_pr_store_uint(&neighbour.ready, 1);
 	}
 	return NULL;
 }
@@ -541,7 +549,7 @@ main(int argc, char **argv)
 			return 1;
 		}
 		/* Wait until it has gone through its buffer once. */
-		while (!ck_pr_load_uint(&churn_ready))
+		while (!ck_pr_load_uint(&neighbour.ready))
 			usleep(1000);
 	} else
 		churn_kind = "none";
@@ -559,7 +567,7 @@ main(int argc, char **argv)
 		failed |= tm[u].failed;
 	}
 	if (churn_buf != NULL) {
-		ck_pr_store_uint(&churn_stop, 1);
+		ck_pr_store_uint(&neighbour.stop, 1);
 		pthread_join(ct, NULL);
 	}
 	if (failed) {
@@ -591,7 +599,7 @@ main(int argc, char **argv)
 	    "magazine=%u malloc=%s\n", alloc, size, hold, burst, threads,
 	    pairs, churn_kind, batched, p50, p99, p9999, pmax,
 	    tsc_step() / rate, faults, ctxsw,
-	    (unsigned long long)ck_pr_load_64(&churn_passes),
+	    (unsigned long long)ck_pr_load_64(&neighbour.passes),
 	    kind == K_POOL || kind == K_MSG ? blocks : 0, ps.magazine, lib);
 	if (kind == K_POOL)
 		rtpool_done(&pool);
