@@ -15,9 +15,10 @@
 # preloaded (LD_PRELOAD) into the whole process, so each is measured as a
 # program using it would run; the benchmark checks that the allocator named
 # is the one loaded.  Medians of RUNS runs, interleaved so machine noise
-# falls on all alike.  Then one more run of each under strace -f, apart
-# from the timing, to count the system calls each timing thread makes
-# between its two marks.  Prints a markdown table.
+# falls on all alike, with the lowest and highest run beside each median.
+# Then one more run of each under strace -f, apart from the timing, to
+# count the system calls each timing thread makes between its two marks.
+# Prints a markdown table.
 RUNS=${RUNS:-5}
 PAIRS=${PAIRS:-1000000}
 BIN=${BIN:-build/release}
@@ -109,9 +110,9 @@ fi
 
 echo "### Block pool against malloc: ns per get + put pair"
 echo
-printf '| allocator | block | pattern | threads | ns/pair | p50 | p99 |'
+printf '| allocator | block | pattern | threads | ns/pair | runs | p50 | p99 |'
 printf ' p99.99 | max | syscalls | page faults |\n'
-printf '|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n'
+printf '|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n'
 # Median of each figure over the runs of each configuration, in the order
 # the configurations were run; the system calls from the strace pass.
 awk '
@@ -124,6 +125,17 @@ function median(key, f,    n, i, j, t, v) {
 			t = v[j]; v[j] = v[j - 1]; v[j - 1] = t
 		}
 	return (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+}
+function range(key, f,    n, i, lo, hi, x) {
+	n = cnt[key]
+	for (i = 1; i <= n; i++) {
+		x = val[key, i, f] + 0
+		if (i == 1 || x < lo)
+			lo = x
+		if (i == 1 || x > hi)
+			hi = x
+	}
+	return sprintf("%.1f-%.1f", lo, hi)
 }
 function keyof(    i, p) {
 	delete kv
@@ -173,17 +185,20 @@ END {
 			else
 				pat = a[3] " (FIFO)"
 		}
-		printf "| %s | %s | %s | %s | %.1f | %.0f | %.0f | %.0f | %.0f |" \
-		    " %s | %s |\n",
+		printf "| %s | %s | %s | %s | %.1f | %s | %.0f | %.0f | %.0f |" \
+		    " %.0f | %s | %s |\n",
 		    nm, blk, pat, a[5], median(key, "batched"),
-		    median(key, "p50"), median(key, "p99"),
+		    range(key, "batched"), median(key, "p50"), median(key, "p99"),
 		    median(key, "p9999"), median(key, "max"),
 		    (key in sys) ? sys[key] : "n/a", median(key, "faults")
 	}
 	printf "\n%d pairs per run and thread, medians of %d runs.\n", '"$PAIRS"',
 	    cnt[order[1]]
 	printf "ns/pair: the median batch of about 1000 pairs, divided by "
-	printf "its pairs (the timer out of the way).\n"
+	printf "its pairs (the timer out of the way);\nruns: the lowest and "
+	printf "highest of the runs'\'' ns/pair (on the 2-vCPU VM some runs are "
+	printf "slower\nthroughout while the neighbour runs, the pool'\''s more "
+	printf "than tcmalloc'\''s: see the README).\n"
 	printf "p50 .. max: each pair timed alone with the TSC (a burst: its "
 	printf "get and its put,\nadded), the timer'\''s own cost included "
 	printf "(row \"timer only\"), in steps of\n%s ns or finer on this CPU; " \
