@@ -33,7 +33,10 @@ under() {
 	BIN=build/$variant timeout 600 sh "tests/integration/$script.sh" \
 	    >"$T/$variant-$script.tap" 2>&1
 	rc=$?
-	grep '^not ok' "$T/$variant-$script.tap" | sed 's/^/# /'
+	# Each failure with the comment lines that follow it (what failed).
+	awk '/^not ok/ { show = 1; print "# " $0; next }
+	    /^#/ && show { print "# " $0; next } { show = 0 }' \
+	    "$T/$variant-$script.tap"
 	check $rc "$script.sh passes with build/$variant"
 	n=$(ls "$reports" | wc -l)
 	if [ "$n" -ne 0 ]; then
